@@ -1,0 +1,109 @@
+"""The Starlette application: ``/graphql`` (queries, GraphiQL) and ``/healthz``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from db.pool import open_pool
+from gateway.graphiql import (
+    graphiql_static_app,
+    missing_assets,
+    missing_assets_message,
+    offline_graphiql_html,
+)
+from gateway.settings import Settings
+from resolvers.context import Context
+from schema import schema
+
+GRAPHIQL_ASSET_PREFIX = "/graphiql-static"
+
+DEFAULT_QUERY = """\
+# Welcome to perpgraph. Press the run button (or Ctrl-Enter) to see this week's top traders
+# with their open positions and latest fills. The Docs pane (top left) documents every field.
+query LeaderboardPage {
+  leaderboard(timeframe: WEEK, first: 10) {
+    totalCount
+    updatedAt
+    pageInfo { hasNextPage endCursor }
+    edges {
+      node {
+        rank
+        score
+        trader {
+          publicId
+          address
+          positions { coin side size notional entryPrice markPrice unrealizedPnl leverage openedAt }
+          trades(first: 10) { nodes { timestamp coin side action size price realizedPnl fee } }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+class GatewayGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI view with our context, offline GraphiQL and JSON encoding."""
+
+    def __init__(self, pool_holder: dict[str, AsyncConnectionPool]) -> None:
+        super().__init__(
+            schema,
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        )
+        self._pool_holder = pool_holder
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        return Context.for_pool(self._pool_holder["pool"], request, response)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if missing := missing_assets():
+            return PlainTextResponse(missing_assets_message(missing), status_code=503)
+        return HTMLResponse(
+            offline_graphiql_html(asset_prefix=GRAPHIQL_ASSET_PREFIX, default_query=DEFAULT_QUERY)
+        )
+
+
+def create_app(settings: Settings, database_url: str) -> Starlette:
+    """The gateway for one database. The pool opens at start-up and closes at shutdown."""
+    pool_holder: dict[str, AsyncConnectionPool] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        pool = await open_pool(
+            database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+        )
+        pool_holder["pool"] = pool
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    async def healthz(request: Request) -> Response:
+        pool = pool_holder.get("pool")
+        if pool is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        async with pool.connection() as connection:
+            await connection.execute("SELECT 1")
+        return JSONResponse({"status": "ok"})
+
+    graphql = GatewayGraphQL(pool_holder)
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Mount(GRAPHIQL_ASSET_PREFIX, graphiql_static_app()),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,177 @@
+"""The ``perpgraph`` command line. Every option defaults to its ``PERPGRAPH_*`` setting."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.settings import Settings
+
+app = typer.Typer(
+    help="perpgraph: a GraphQL API for perpetual-futures trader analytics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Write fills into the database (the writer).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(ingest_app, name="ingest")
+
+Traders = Annotated[
+    int, typer.Option("--traders", min=1, max=1_000_000, help="How many simulated traders.")
+]
+Days = Annotated[
+    float, typer.Option("--days", min=0, max=3650, help="Days of history to simulate first.")
+]
+Seed = Annotated[int, typer.Option("--seed", help="Simulator seed (same seed, same market).")]
+Host = Annotated[str | None, typer.Option("--host", help="Listen address [PERPGRAPH_HOST].")]
+Port = Annotated[
+    int | None, typer.Option("--port", min=0, max=65535, help="Listen port [PERPGRAPH_PORT].")
+]
+
+
+def _settings(host: str | None = None, port: int | None = None) -> Settings:
+    try:
+        settings = Settings()
+    except ValueError as error:
+        typer.secho(f"error: invalid settings: {error}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    updates: dict[str, object] = {}
+    if host is not None:
+        updates["host"] = host
+    if port is not None:
+        updates["port"] = port
+    settings = settings.model_copy(update=updates)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return settings
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    return typer.Exit(1)
+
+
+@app.command()
+def demo(
+    traders: Traders = 300,
+    days: Days = 30,
+    seed: Seed = 7,
+    host: Host = None,
+    port: Port = None,
+) -> None:
+    """Simulated market + API + GraphiQL, on the embedded Postgres unless
+    PERPGRAPH_DATABASE_URL is set."""
+    from gateway.runtime import run_demo
+
+    settings = _settings(host, port)
+    _run(run_demo(settings, traders=traders, days=days, seed=seed))
+
+
+@app.command()
+def serve(host: Host = None, port: Port = None) -> None:
+    """The API only, on PERPGRAPH_DATABASE_URL (or the embedded Postgres)."""
+    from gateway.runtime import run_serve
+
+    _run(run_serve(_settings(host, port)))
+
+
+@ingest_app.command("simulate")
+def ingest_simulate(
+    traders: Traders = 300,
+    days: Days = 30,
+    seed: Seed = 7,
+    live: Annotated[
+        bool, typer.Option("--live/--no-live", help="Keep producing live fills after history.")
+    ] = True,
+) -> None:
+    """Write simulated history, then (unless --no-live) live fills until interrupted."""
+    from gateway.runtime import run_ingest_simulate
+
+    _run(run_ingest_simulate(_settings(), traders=traders, days=days, seed=seed, live=live))
+
+
+@app.command()
+def score() -> None:
+    """Recompute statistics and leaderboards once."""
+    from gateway.runtime import run_score
+
+    _run(run_score(_settings()))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations (idempotent)."""
+    from gateway.database import database
+
+    with _database_errors(), database(_settings()) as url:
+        typer.echo(f"database is up to date ({_redact(url)})")
+
+
+@app.command("export-schema")
+def export_schema(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the GraphQL schema (SDL), as committed in schema/schema.graphql."""
+    from schema import sdl
+
+    text = sdl()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}")
+
+
+def _run(coroutine: object) -> None:
+    from collections.abc import Coroutine
+    from typing import Any, cast
+
+    with _database_errors():
+        try:
+            asyncio.run(cast("Coroutine[Any, Any, None]", coroutine))
+        except KeyboardInterrupt:
+            typer.echo("stopped")
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """Turn the errors an operator can fix into one clear line and exit status 1."""
+    import psycopg
+    import psycopg_pool
+
+    from db.embedded import EmbeddedPostgresError
+    from ingest.engine import FillRejectedError
+
+    try:
+        yield
+    except (EmbeddedPostgresError, FillRejectedError) as error:
+        raise _fail(str(error)) from None
+    except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as error:
+        raise _fail(f"cannot reach the database: {str(error).strip()}") from None
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a URL before printing it."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}@{host}" if ":" in credentials else url
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,178 @@
+"""What the CLI commands do, as coroutines: demo, serve, ingest simulate, score."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import uvicorn
+
+from db.pool import connect
+from gateway.app import create_app
+from gateway.database import database
+from gateway.settings import Settings
+from ingest.scoring import recompute_leaderboards
+from ingest.simulate import HistoryProgress, SimulationPlan, run_live, write_history
+
+
+class _ProgressLine:
+    """One self-rewriting line on stderr while history is written (plain lines when piped)."""
+
+    def __init__(self) -> None:
+        self._interactive = sys.stderr.isatty()
+        self._last_percent = -1
+
+    def __call__(self, progress: HistoryProgress) -> None:
+        percent = int(progress.fraction * 100)
+        if percent == self._last_percent:
+            return
+        if not self._interactive and percent % 10 != 0:
+            return
+        self._last_percent = percent
+        rate = progress.fills_written / progress.elapsed_seconds if progress.elapsed_seconds else 0
+        line = (
+            f"history {percent:3d}%  up to {progress.simulated_until:%Y-%m-%d %H:%M} UTC  "
+            f"{progress.fills_written:,} fills  {rate:,.0f} fills/s"
+        )
+        if self._interactive:
+            sys.stderr.write("\r" + line)
+            if percent >= 100:
+                sys.stderr.write("\n")
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+async def _simulate(
+    url: str,
+    plan: SimulationPlan,
+    *,
+    live: bool,
+    settings: Settings,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None = None,
+) -> None:
+    connection = await connect(url)
+    try:
+        started = datetime.now(UTC)
+        _say(f"simulating {plan.traders} traders, {plan.days:g} days of history (seed {plan.seed})")
+        simulator, report = await write_history(
+            connection, plan, end=started, on_progress=_ProgressLine()
+        )
+        if report is None:
+            _say("history from an earlier run is kept as it is; adding live fills only")
+        else:
+            seconds = (datetime.now(UTC) - started).total_seconds()
+            _say(
+                f"history written: {report.fills_written:,} fills, {report.traders_created:,} "
+                f"traders, {report.positions_opened:,} positions in {seconds:.1f} s"
+            )
+        boards = await recompute_leaderboards(connection)
+        _say("leaderboards: " + ", ".join(f"{b.timeframe} {b.traders}" for b in boards))
+        if ready is not None:
+            ready.set()
+        if live:
+            await run_live(
+                connection,
+                simulator,
+                rescore_seconds=settings.leaderboard_refresh_seconds,
+                stop=stop,
+            )
+    finally:
+        await connection.close()
+
+
+@asynccontextmanager
+async def _serving(settings: Settings, url: str) -> AsyncIterator[asyncio.Task[None]]:
+    """Start the API server; yield the task that ends when the server stops (Ctrl-C)."""
+    config = uvicorn.Config(
+        create_app(settings, url),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the API server stopped during start-up")
+            await asyncio.sleep(0.05)
+        yield task
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _endpoint(settings: Settings) -> str:
+    return f"http://{settings.host}:{settings.port}/graphql"
+
+
+async def run_demo(settings: Settings, *, traders: int, days: float, seed: int) -> None:
+    with database(settings) as url:
+        stop = asyncio.Event()
+        ready = asyncio.Event()
+        simulation = asyncio.create_task(
+            _simulate(
+                url,
+                SimulationPlan(traders, days, seed),
+                live=True,
+                settings=settings,
+                stop=stop,
+                ready=ready,
+            )
+        )
+        waiter = asyncio.create_task(ready.wait())
+        await asyncio.wait({simulation, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if simulation.done():
+            simulation.result()
+        try:
+            async with _serving(settings, url) as server:
+                _say(f"perpgraph is ready: open {_endpoint(settings)} in your browser (GraphiQL)")
+                _say("live fills are flowing; press Ctrl-C to stop")
+                await asyncio.wait({server, simulation}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.set()
+            await simulation
+
+
+async def run_serve(settings: Settings) -> None:
+    with database(settings) as url:
+        async with _serving(settings, url) as server:
+            _say(f"perpgraph API on {_endpoint(settings)}")
+            await server
+
+
+async def run_ingest_simulate(
+    settings: Settings, *, traders: int, days: float, seed: int, live: bool
+) -> None:
+    with database(settings) as url:
+        await _simulate(
+            url,
+            SimulationPlan(traders, days, seed),
+            live=live,
+            settings=settings,
+            stop=asyncio.Event(),
+        )
+
+
+async def run_score(settings: Settings) -> None:
+    with database(settings) as url:
+        connection = await connect(url)
+        try:
+            boards = await recompute_leaderboards(connection)
+        finally:
+            await connection.close()
+        _say("leaderboards: " + ", ".join(f"{b.timeframe} {b.traders}" for b in boards))

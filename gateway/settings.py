@@ -1,0 +1,57 @@
+"""Settings: read once from the environment (``PERPGRAPH_*``) and an optional ``.env`` file.
+
+Build one :class:`Settings` at the entry point and pass it down; nothing reads the environment at
+import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """Per-user data directory (``~/.local/share/perpgraph`` on Linux)."""
+    return Path(platformdirs.user_data_dir("perpgraph", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Everything perpgraph can be told. Every CLI option has one of these as its default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PERPGRAPH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://user@host:port/db). Unset: embedded Postgres.",
+    )
+    redis_url: str | None = Field(default=None, description="Redis URL for shared counters.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Where the embedded Postgres and demo state live.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port the API listens on.")
+    pool_min_size: int = Field(default=2, ge=1, description="Connections the pool keeps open.")
+    pool_max_size: int = Field(default=10, ge=1, description="Most connections the pool opens.")
+    leaderboard_refresh_seconds: float = Field(
+        default=60.0, gt=0, description="How often the demo worker recomputes leaderboards."
+    )
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _blank_means_embedded(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.lower()
+        if level not in {"debug", "info", "warning", "error"}:
+            raise ValueError("log level must be one of debug, info, warning, error")
+        return level

@@ -1,0 +1,117 @@
+"""The position engine: a pure fold of fills into positions.
+
+``apply_fill(state, fill) -> FillOutcome`` is the whole rule book (DESIGN.md decision 5):
+
+* average-cost entry: adding size moves the entry to the size-weighted mean; reducing never does;
+* realized PnL is gross of fees, ``(exit - entry) x closed size`` for a long and the mirror for a
+  short, as the venue reports it; fees accumulate apart so net = realized - fees + funding;
+* a fill larger than the open size on the other side is a FLIP: it closes the position (realizing
+  PnL on the closed part) and opens the other side with the rest at the fill price;
+* liquidation fills are ordinary reducing fills that carry a flag.
+
+Hyperliquid computes realized PnL against the average entry truncated to ``6 - szDecimals``
+decimals; ``pnl_entry_decimals`` reproduces that exactly while the stored entry stays exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import replace
+from decimal import ROUND_DOWN, Decimal
+
+from ingest.fills import ZERO, Action, Fill, FillOutcome, PositionState, Side
+
+
+class FillRejectedError(ValueError):
+    """A fill that cannot be applied; the message names the fill and what is wrong with it."""
+
+
+def validate_fill(fill: Fill, known_coins: Collection[str]) -> None:
+    """Reject a fill the engine must not fold, before anything is written."""
+    where = f"fill {fill.venue}:{fill.fill_id} ({fill.address} {fill.coin})"
+    if fill.coin not in known_coins:
+        raise FillRejectedError(f"{where}: unknown coin {fill.coin!r}; add the market first")
+    if not fill.size.is_finite() or fill.size <= 0:
+        raise FillRejectedError(f"{where}: size must be a positive number, got {fill.size}")
+    if not fill.price.is_finite() or fill.price <= 0:
+        raise FillRejectedError(f"{where}: price must be a positive number, got {fill.price}")
+    if not fill.fee.is_finite():
+        raise FillRejectedError(f"{where}: fee must be a finite number, got {fill.fee}")
+    if fill.timestamp.utcoffset() is None:  # a tzinfo may still leave it naive
+        raise FillRejectedError(f"{where}: timestamp must carry a time zone")
+    if not fill.fill_id or not fill.address:
+        raise FillRejectedError(f"{where}: fill id and trader address are required")
+
+
+def realized_pnl(
+    side: Side,
+    entry_price: Decimal,
+    exit_price: Decimal,
+    size: Decimal,
+    pnl_entry_decimals: int | None = None,
+) -> Decimal:
+    """PnL of closing ``size`` of a ``side`` position bought at ``entry_price``, gross of fees."""
+    if pnl_entry_decimals is not None:
+        entry_price = entry_price.quantize(Decimal(1).scaleb(-pnl_entry_decimals), ROUND_DOWN)
+    move = exit_price - entry_price
+    return move * size if side is Side.LONG else -move * size
+
+
+def apply_fill(
+    state: PositionState | None, fill: Fill, *, pnl_entry_decimals: int | None = None
+) -> FillOutcome:
+    """Fold one fill into the trader's position in that coin.
+
+    ``state`` is the open position before the fill, or None when flat. The fill is assumed
+    valid (see :func:`validate_fill`).
+    """
+    trade_side = fill.direction.opens
+    if state is None:
+        return FillOutcome(Action.OPEN, trade_side, ZERO, _opened(fill, fill.size, fill.fee))
+
+    if trade_side is state.side:
+        total = state.size + fill.size
+        entry = (state.entry_price * state.size + fill.price * fill.size) / total
+        added = replace(
+            state,
+            size=total,
+            entry_price=entry,
+            fees=state.fees + fill.fee,
+            max_size=max(state.max_size, total),
+            leverage=fill.leverage if fill.leverage is not None else state.leverage,
+            last_fill_at=fill.timestamp,
+        )
+        return FillOutcome(Action.ADD, state.side, ZERO, added)
+
+    closed_size = min(fill.size, state.size)
+    pnl = realized_pnl(state.side, state.entry_price, fill.price, closed_size, pnl_entry_decimals)
+    closing_fee = fill.fee if fill.size <= state.size else fill.fee * closed_size / fill.size
+    after_close = replace(
+        state,
+        size=state.size - closed_size,
+        realized_pnl=state.realized_pnl + pnl,
+        fees=state.fees + closing_fee,
+        closed_size=state.closed_size + closed_size,
+        exit_notional=state.exit_notional + fill.price * closed_size,
+        last_fill_at=fill.timestamp,
+    )
+    if fill.size < state.size:
+        return FillOutcome(Action.REDUCE, state.side, pnl, after_close)
+    if fill.size == state.size:
+        return FillOutcome(Action.CLOSE, state.side, pnl, None, closed=after_close)
+    remainder = fill.size - state.size
+    opened = _opened(fill, remainder, fill.fee - closing_fee)
+    return FillOutcome(Action.FLIP, trade_side, pnl, opened, closed=after_close)
+
+
+def _opened(fill: Fill, size: Decimal, fee: Decimal) -> PositionState:
+    return PositionState(
+        side=fill.direction.opens,
+        size=size,
+        entry_price=fill.price,
+        opened_at=fill.timestamp,
+        fees=fee,
+        max_size=size,
+        leverage=fill.leverage,
+        last_fill_at=fill.timestamp,
+    )

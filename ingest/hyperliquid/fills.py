@@ -1,0 +1,293 @@
+"""Hyperliquid ``userFills`` / ``userFillsByTime`` responses as venue-neutral fills.
+
+Each record also carries the venue's own view of the fill (``dir``, ``startPosition``,
+``closedPnl``); :class:`HyperliquidFill` keeps them next to the :class:`Fill` so ingestion can
+cross-check the position engine against the venue instead of trusting either blindly.
+
+Ordering matters to the engine and the venue does not give it directly: ``userFills`` lists the
+newest fill first and ``userFillsByTime`` the oldest first, and many fills of one sweep share a
+millisecond. Within a millisecond the only evidence of execution order is ``startPosition``,
+the trader's position just before each fill, so equal-time fills of one coin are put in the
+order in which those positions chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from itertools import groupby
+
+from ingest.fills import ZERO, Direction, Fill
+
+VENUE = "hyperliquid"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DIRECTION_BY_SIDE = {"B": Direction.BUY, "A": Direction.SELL}
+
+
+class HyperliquidFormatError(ValueError):
+    """A response not shaped like the ones this adapter was written against.
+
+    The message names the record's index in the response and the field, so a format change
+    at the venue can be pinned down from the log line alone.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class HyperliquidFill:
+    """One fill, with the venue's own answers kept for cross-checks.
+
+    ``dir`` is Hyperliquid's label (``Open Long``, ``Close Short``, ``Long > Short``, ...),
+    ``start_position`` the signed position before the fill, ``closed_pnl`` what the venue
+    booked for it, gross of fees.
+    """
+
+    fill: Fill
+    dir: str
+    start_position: Decimal
+    closed_pnl: Decimal
+
+    @property
+    def end_position(self) -> Decimal:
+        """The signed position the venue implies after this fill."""
+        size = self.fill.size
+        return self.start_position + (size if self.fill.direction is Direction.BUY else -size)
+
+
+def parse_user_fills(payload: object, *, user: str) -> list[HyperliquidFill]:
+    """Parse a ``userFills`` or ``userFillsByTime`` response for ``user``, oldest fill first.
+
+    The response does not name its user, so the caller says whose fills these are; that also
+    decides which ``liquidation`` objects are the user's own liquidations.
+    """
+    if not isinstance(payload, list):
+        raise HyperliquidFormatError(
+            f"userFills response: expected a JSON list of fills, got {type(payload).__name__}"
+        )
+    address = user.lower()
+    parsed = [_parse_fill(index, record, address) for index, record in enumerate(payload)]
+    return _with_unique_derived_ids(_oldest_first(parsed))
+
+
+def _parse_fill(index: int, record: object, address: str) -> HyperliquidFill:
+    if not isinstance(record, Mapping):
+        raise HyperliquidFormatError(f"fill #{index}: expected a JSON object")
+    fields = _Fields(index, record)
+    side = fields.text("side")
+    if side not in _DIRECTION_BY_SIDE:
+        raise HyperliquidFormatError(
+            f"fill #{index}: field 'side' must be 'B' or 'A', got {side!r}"
+        )
+    time_ms = fields.integer("time")
+    tx_hash = fields.text("hash")
+    oid = fields.integer("oid")
+    price = fields.decimal("px", positive=True)
+    size = fields.decimal("sz", positive=True)
+    start_position = fields.decimal("startPosition")
+    tid = fields.optional_integer("tid")
+    fill_id = (
+        str(tid)
+        if tid is not None
+        else _derived_fill_id(
+            tx_hash=tx_hash,
+            oid=oid,
+            time_ms=time_ms,
+            price=price,
+            size=size,
+            side=side,
+            start_position=start_position,
+        )
+    )
+    fill = Fill(
+        venue=VENUE,
+        fill_id=fill_id,
+        address=address,
+        coin=fields.text("coin"),
+        direction=_DIRECTION_BY_SIDE[side],
+        size=size,
+        price=price,
+        timestamp=_EPOCH + timedelta(milliseconds=time_ms),
+        fee=fields.optional_decimal("fee", default=ZERO),
+        is_liquidation=fields.liquidated_user() == address,
+        tx_hash=None if _is_zero_hash(tx_hash) else tx_hash,
+    )
+    return HyperliquidFill(
+        fill=fill,
+        dir=fields.text("dir"),
+        start_position=start_position,
+        closed_pnl=fields.decimal("closedPnl"),
+    )
+
+
+class _Fields:
+    """Typed access to one record's fields, raising errors that name the record and field."""
+
+    __slots__ = ("_index", "_record")
+
+    def __init__(self, index: int, record: Mapping[object, object]) -> None:
+        self._index = index
+        self._record = record
+
+    def _error(self, name: str, problem: str) -> HyperliquidFormatError:
+        return HyperliquidFormatError(f"fill #{self._index}: field {name!r} {problem}")
+
+    def _required(self, name: str) -> object:
+        if name not in self._record or self._record[name] is None:
+            raise self._error(name, "is missing")
+        return self._record[name]
+
+    def text(self, name: str) -> str:
+        value = self._required(name)
+        if not isinstance(value, str) or not value:
+            raise self._error(name, f"must be a non-empty string, got {value!r}")
+        return value
+
+    def integer(self, name: str) -> int:
+        value = self._required(name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self._error(name, f"must be a whole number ≥ 0, got {value!r}")
+        return value
+
+    def optional_integer(self, name: str) -> int | None:
+        return None if self._record.get(name) is None else self.integer(name)
+
+    def decimal(self, name: str, *, positive: bool = False) -> Decimal:
+        """A decimal from its string; the venue sends strings so that no digit is lost."""
+        value = self._required(name)
+        if not isinstance(value, str):
+            raise self._error(name, f"must be a decimal string, got {value!r}")
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise self._error(name, f"is not a number: {value!r}") from None
+        if not number.is_finite():
+            raise self._error(name, f"must be finite, got {value!r}")
+        if positive and number <= 0:
+            raise self._error(name, f"must be positive, got {value!r}")
+        return number
+
+    def optional_decimal(self, name: str, *, default: Decimal) -> Decimal:
+        """Early-mainnet fills have no ``fee``; they were free, so the default is meaningful."""
+        return default if self._record.get(name) is None else self.decimal(name)
+
+    def liquidated_user(self) -> str | None:
+        """Whose position the fill liquidated, lower-cased; None for an ordinary fill.
+
+        The object is also present on the fills of whoever took over the liquidated position
+        (08c14b's ENA fills name 35 other accounts), so presence alone does not mean the user
+        was liquidated.
+        """
+        liquidation = self._record.get("liquidation")
+        if liquidation is None:
+            return None
+        if not isinstance(liquidation, Mapping):
+            raise self._error("liquidation", "must be an object")
+        user = liquidation.get("liquidatedUser")
+        if not isinstance(user, str) or not user:
+            raise self._error("liquidation.liquidatedUser", f"must be an address, got {user!r}")
+        return user.lower()
+
+
+def _derived_fill_id(
+    *,
+    tx_hash: str,
+    oid: int,
+    time_ms: int,
+    price: Decimal,
+    size: Decimal,
+    side: str,
+    start_position: Decimal,
+) -> str:
+    """A stable id for a fill that has no ``tid``.
+
+    Fills from early mainnet (the 2023 recordings) carry no trade id, yet the trade table needs
+    one per fill so that re-ingesting a response is idempotent. The six fields that describe
+    the execution are not always enough: in the Feb 2023 file two fills of one order share
+    hash, oid, time, price, size and side, and differ only in ``startPosition``, so it is
+    hashed too. Amounts are normalised so that ``"1.0"`` and ``"1"`` give the same id. The
+    ``legacy-`` prefix keeps these ids apart from numeric tids.
+    """
+    amounts = (str(amount.normalize()) for amount in (price, size, start_position))
+    key = "|".join([tx_hash, str(oid), str(time_ms), side, *amounts])
+    return "legacy-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _with_unique_derived_ids(fills: list[HyperliquidFill]) -> list[HyperliquidFill]:
+    """Number repeats of a derived id, oldest first.
+
+    Only fills equal in every field the id is made of collide (two self-trades of one order at
+    the same price and size from the same position could; none do in the recorded files).
+    Nothing tells such fills apart, so numbering them in order is as stable as anything can be.
+    """
+    counts = Counter(f.fill.fill_id for f in fills if f.fill.fill_id.startswith("legacy-"))
+    seen: Counter[str] = Counter()
+    unique: list[HyperliquidFill] = []
+    for item in fills:
+        fill_id = item.fill.fill_id
+        if counts[fill_id] > 1:
+            seen[fill_id] += 1
+            numbered = replace(item.fill, fill_id=f"{fill_id}-{seen[fill_id]}")
+            unique.append(replace(item, fill=numbered))
+        else:
+            unique.append(item)
+    return unique
+
+
+def _is_zero_hash(tx_hash: str) -> bool:
+    """The venue sends ``0x000…0`` for fills with no transaction of their own."""
+    return not tx_hash.removeprefix("0x").strip("0")
+
+
+def _oldest_first(fills: list[HyperliquidFill]) -> list[HyperliquidFill]:
+    """Order the fills by time, and fills of one coin within a millisecond by chaining.
+
+    A newest-first response is reversed before the stable sort, so that equal-time fills start
+    from the reverse of the order the venue listed them in, which is usually already right.
+    """
+    if fills and fills[0].fill.timestamp > fills[-1].fill.timestamp:
+        fills = fills[::-1]
+    by_time = sorted(fills, key=lambda f: f.fill.timestamp)
+    position_by_coin: dict[str, Decimal] = {}
+    ordered: list[HyperliquidFill] = []
+    for _, same_time in groupby(by_time, key=lambda f: f.fill.timestamp):
+        ordered.extend(_chain_within_millisecond(list(same_time), position_by_coin))
+    return ordered
+
+
+def _chain_within_millisecond(
+    same_time: list[HyperliquidFill], position_by_coin: dict[str, Decimal]
+) -> list[HyperliquidFill]:
+    """Reorder each coin's fills so each starts where the previous one ended.
+
+    Each coin keeps the slots it had in ``same_time``; only which of its fills fills which slot
+    changes. Where the chain cannot continue (a self-trade leaves the position where it was,
+    or the response has a gap) the next run starts at the earliest remaining fill that no other
+    remaining fill leads to, and failing that at the earliest remaining fill. On the recorded
+    files this gives the README's continuity counts exactly.
+    """
+    by_coin: defaultdict[str, list[HyperliquidFill]] = defaultdict(list)
+    for item in same_time:
+        by_coin[item.fill.coin].append(item)
+    chained: dict[str, list[HyperliquidFill]] = {}
+    for coin, remaining in by_coin.items():
+        position = position_by_coin.get(coin)
+        chain: list[HyperliquidFill] = []
+        while remaining:
+            following = next((f for f in remaining if f.start_position == position), None)
+            if following is None:
+                ends = {f.end_position for f in remaining}
+                following = next(
+                    (f for f in remaining if f.start_position not in ends), remaining[0]
+                )
+            remaining.remove(following)
+            chain.append(following)
+            position = following.end_position
+        if position is not None:
+            position_by_coin[coin] = position
+        chained[coin] = chain
+    slots = {coin: iter(chain) for coin, chain in chained.items()}
+    return [next(slots[item.fill.coin]) for item in same_time]

@@ -1,0 +1,51 @@
+"""The GraphQL contract: ``schema`` is the executable schema; ``schema.graphql`` its SDL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+
+from schema.errors import CodedErrors, should_mask_error
+from schema.query import Query
+from schema.types.market import Market
+from schema.types.position import Position
+from schema.types.trade import Trade
+from schema.types.trader import Trader
+
+SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
+
+
+class PerpgraphSchema(strawberry.Schema):
+    """Logs only unexpected errors: a caller's bad input is an answer, not a server problem."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        unexpected = [error for error in errors if should_mask_error(error)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+def build_schema() -> strawberry.Schema:
+    return PerpgraphSchema(
+        query=Query,
+        types=[Trader, Position, Trade, Market],
+        extensions=[
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+            CodedErrors,
+            lambda: MaskErrors(should_mask_error=should_mask_error),
+        ],
+    )
+
+
+schema = build_schema()
+
+
+def sdl() -> str:
+    """The schema as SDL, exactly as committed in ``schema/schema.graphql``."""
+    return str(schema) + "\n"

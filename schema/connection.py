@@ -1,0 +1,78 @@
+"""Relay connections: ``edges { cursor node }``, ``nodes``, ``pageInfo`` and ``totalCount``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+import strawberry
+
+from resolvers.keyset import Page
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@strawberry.type(description="Where a page sits in its connection.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(
+        description="Whether more items follow: ask again with `after: endCursor`."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Whether items come before this page (true when `after` was given)."
+    )
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last item: pass it as `after` for the next page."
+    )
+
+
+@strawberry.type(description="An item of a connection with its cursor.")
+class Edge(Generic[T]):
+    cursor: str = strawberry.field(description="Opaque cursor of this item, for `after`.")
+    node: T = strawberry.field(description="The item.")
+
+
+@strawberry.type(
+    description="A page of items. Cursors are keyset cursors: stable while new items arrive."
+)
+class Connection(Generic[T]):
+    edges: list[Edge[T]] = strawberry.field(description="The items with their cursors.")
+    page_info: PageInfo = strawberry.field(description="How to get the next page.")
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="The items, without cursors.")
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+    @strawberry.field(
+        description="How many items the whole connection holds (all pages), under the same "
+        "filter. Costs one extra count query, so ask only when needed."
+    )
+    async def total_count(self) -> int:
+        return await self._count()
+
+
+def to_connection(
+    page: Page[R],
+    make_node: Callable[[R], T],
+    count: Callable[[], Awaitable[int]],
+) -> Connection[T]:
+    edges = [
+        Edge(cursor=cursor, node=make_node(item))
+        for item, cursor in zip(page.items, page.cursors, strict=True)
+    ]
+    return Connection(
+        edges=edges,
+        page_info=_page_info(page.cursors, page.has_next_page, page.has_previous_page),
+        _count=count,
+    )
+
+
+def _page_info(cursors: Sequence[str], has_next: bool, has_previous: bool) -> PageInfo:
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )

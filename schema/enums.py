@@ -1,0 +1,117 @@
+"""Enumerations of the graph. Values are SCREAMING_CASE and described one by one."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+
+@strawberry.enum(description="A rolling window ending now, over which statistics are computed.")
+class Timeframe(Enum):
+    DAY = strawberry.enum_value("DAY", description="The last 24 hours.")
+    WEEK = strawberry.enum_value("WEEK", description="The last 7 days.")
+    MONTH = strawberry.enum_value("MONTH", description="The last 30 days.")
+    YEAR = strawberry.enum_value("YEAR", description="The last 365 days.")
+    ALL_TIME = strawberry.enum_value("ALL_TIME", description="Everything ever ingested.")
+
+
+@strawberry.enum(description="The side of a position.")
+class Side(Enum):
+    LONG = strawberry.enum_value("LONG", description="Profits when the price rises.")
+    SHORT = strawberry.enum_value("SHORT", description="Profits when the price falls.")
+
+
+@strawberry.enum(description="Which way a trader traded in one fill.")
+class TradeDirection(Enum):
+    BUY = strawberry.enum_value(
+        "BUY", description="Bought: opens or adds to a long, or reduces a short."
+    )
+    SELL = strawberry.enum_value(
+        "SELL", description="Sold: opens or adds to a short, or reduces a long."
+    )
+
+
+@strawberry.enum(description="What a fill did to the trader's position in its coin.")
+class TradeAction(Enum):
+    OPEN = strawberry.enum_value("OPEN", description="Opened a position from flat.")
+    ADD = strawberry.enum_value("ADD", description="Increased an open position.")
+    REDUCE = strawberry.enum_value(
+        "REDUCE", description="Decreased an open position without closing it; realizes PnL."
+    )
+    CLOSE = strawberry.enum_value("CLOSE", description="Closed the whole position; realizes PnL.")
+    FLIP = strawberry.enum_value(
+        "FLIP",
+        description="Closed the position and opened the other side in one fill; realizes "
+        "PnL on the closed part.",
+    )
+
+
+@strawberry.enum(description="Leaderboard tiers, after MillionScan's.")
+class LeaderboardTier(Enum):
+    FEATURED = strawberry.enum_value(
+        "FEATURED",
+        description="High score, enough closed positions in the window, and traded in the "
+        "last 3 days (docs/methodology.md gives the gates).",
+    )
+    ACTIVE = strawberry.enum_value(
+        "ACTIVE",
+        description="As a filter: every trader who traded in the last 7 days (includes "
+        "FEATURED and ADVANCED). As an entry's tier: active, but in neither narrower tier.",
+    )
+    ADVANCED = strawberry.enum_value("ADVANCED", description="High score, but not FEATURED.")
+    ALL = strawberry.enum_value(
+        "ALL",
+        description="As a filter: everyone on the board. As an entry's tier: on the board "
+        "but in no narrower tier.",
+    )
+
+
+@strawberry.enum(description="Sort direction.")
+class OrderDirection(Enum):
+    ASC = strawberry.enum_value("ASC", description="Smallest (or oldest) first.")
+    DESC = strawberry.enum_value("DESC", description="Largest (or newest) first.")
+
+
+@strawberry.enum(description="Statistics a leaderboard can be ordered by.")
+class LeaderboardOrderField(Enum):
+    RANK = strawberry.enum_value("RANK", description="Board rank (1 is best).")
+    SCORE = strawberry.enum_value("SCORE", description="Score, 0-100.")
+    NET_PNL = strawberry.enum_value("NET_PNL", description="Net PnL in the window.")
+    REALIZED_PNL = strawberry.enum_value("REALIZED_PNL", description="Realized PnL.")
+    UNREALIZED_PNL = strawberry.enum_value("UNREALIZED_PNL", description="Unrealized PnL now.")
+    VOLUME = strawberry.enum_value("VOLUME", description="Traded notional in the window.")
+    FEES = strawberry.enum_value("FEES", description="Fees paid in the window.")
+    TRADE_COUNT = strawberry.enum_value("TRADE_COUNT", description="Fills in the window.")
+    CLOSED_POSITION_COUNT = strawberry.enum_value(
+        "CLOSED_POSITION_COUNT", description="Positions closed in the window."
+    )
+    WIN_RATE = strawberry.enum_value(
+        "WIN_RATE", description="Share of closed positions that won (none closed sorts last)."
+    )
+    LAST_TRADE_AT = strawberry.enum_value("LAST_TRADE_AT", description="Time of the last fill.")
+
+
+@strawberry.enum(description="Fields positions can be ordered by.")
+class PositionOrderField(Enum):
+    NOTIONAL = strawberry.enum_value(
+        "NOTIONAL", description="Current notional (size x mark); 0 once closed."
+    )
+    SIZE = strawberry.enum_value("SIZE", description="Current size; 0 once closed.")
+    OPENED_AT = strawberry.enum_value("OPENED_AT", description="When the position opened.")
+    CLOSED_AT = strawberry.enum_value(
+        "CLOSED_AT", description="When the position closed (open positions sort as latest)."
+    )
+    UNREALIZED_PNL = strawberry.enum_value(
+        "UNREALIZED_PNL", description="Unrealized PnL at the mark (0 when unknown or closed)."
+    )
+    REALIZED_PNL = strawberry.enum_value(
+        "REALIZED_PNL", description="PnL realized so far, gross of fees."
+    )
+
+
+@strawberry.enum(description="Whether a position is open or closed.")
+class PositionStatus(Enum):
+    OPEN = strawberry.enum_value("OPEN", description="Open now.")
+    CLOSED = strawberry.enum_value("CLOSED", description="Closed: kept as history.")
+    ANY = strawberry.enum_value("ANY", description="Open or closed.")

@@ -1,0 +1,36 @@
+"""Every error the graph returns carries an ``extensions.code`` (DESIGN.md decision 9).
+
+Errors from resolvers keep the code they were raised with; errors found before execution
+(syntax, unknown fields, unknown enum values, bad variables) become ``BAD_USER_INPUT`` with
+graphql-core's message, which already says what to fix; anything else is masked as
+``INTERNAL_SERVER_ERROR``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from resolvers.errors import PerpgraphError
+
+
+def should_mask_error(error: GraphQLError) -> bool:
+    """Mask unexpected exceptions raised while resolving; keep coded and GraphQL errors."""
+    original = error.original_error
+    return original is not None and not isinstance(original, PerpgraphError | GraphQLError)
+
+
+class CodedErrors(SchemaExtension):
+    """Give every error without a code one: BAD_USER_INPUT before execution."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None) or self.execution_context.pre_execution_errors
+        for error in errors or []:
+            extensions = error.extensions if error.extensions is not None else {}
+            if "code" not in extensions:
+                code = "BAD_USER_INPUT" if error.original_error is None else "INTERNAL_SERVER_ERROR"
+                error.extensions = {**extensions, "code": code}

@@ -1,0 +1,1 @@
+"""The object types of the graph, one module each."""

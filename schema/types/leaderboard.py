@@ -1,0 +1,46 @@
+"""LeaderboardEntry and its connection."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import strawberry
+
+from resolvers.leaderboard import LeaderboardRow
+from schema.connection import Connection
+from schema.enums import LeaderboardTier, Timeframe
+from schema.types.stats import TraderStats
+from schema.types.trader import Trader
+
+
+@strawberry.type(description="A trader's place on one window's board.")
+class LeaderboardEntry:
+    rank: int = strawberry.field(description="Place on the board, 1 is best.")
+    score: float = strawberry.field(description="Score, 0-100.")
+    tier: LeaderboardTier = strawberry.field(description="The narrowest tier the trader is in.")
+    trader: Trader = strawberry.field(description="The trader.")
+    stats: TraderStats = strawberry.field(description="The trader's figures in this window.")
+
+    @classmethod
+    def from_row(cls, row: LeaderboardRow) -> LeaderboardEntry:
+        return cls(
+            rank=row.stats.rank,
+            score=row.stats.score,
+            tier=LeaderboardTier(row.stats.tier),
+            trader=Trader.from_row(row.trader),
+            stats=TraderStats.from_row(row.stats),
+        )
+
+
+@strawberry.type(description="One page of a window's leaderboard.")
+class LeaderboardConnection(Connection[LeaderboardEntry]):
+    timeframe: Timeframe = strawberry.field(description="The window this board ranks.")
+    _updated_at: strawberry.Private[Callable[[], Awaitable[datetime | None]]]
+
+    @strawberry.field(
+        description="When the board was last recomputed (UTC); null before the first time. "
+        "Boards are recomputed on a schedule, not per request."
+    )
+    async def updated_at(self) -> datetime | None:
+        return await self._updated_at()

@@ -1,0 +1,113 @@
+"""Trader: an account, its statistics, open and closed positions, and trades."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from loaders.rows import TraderRow
+from resolvers.context import Context
+from resolvers.cursors import encode_node_id
+from resolvers.positions import closed_positions_of_trader
+from resolvers.trades import trades_of_trader
+from schema.connection import Connection, to_connection
+from schema.enums import Timeframe
+from schema.inputs import TradeFilter
+from schema.node import Node
+from schema.types.stats import TraderStats
+
+if TYPE_CHECKING:
+    from schema.types.position import Position
+    from schema.types.trade import Trade
+
+PositionType = Annotated["Position", strawberry.lazy("schema.types.position")]
+TradeType = Annotated["Trade", strawberry.lazy("schema.types.trade")]
+
+
+@strawberry.type(description="A trading account on a venue, known by a pseudonymous public id.")
+class Trader(Node):
+    public_id: str = strawberry.field(
+        description="Stable pseudonymous id, e.g. #38291: random, so it reveals nothing of "
+        "when the trader was first seen."
+    )
+    address: str = strawberry.field(description="The account address on the venue.")
+    venue: str = strawberry.field(description="The venue, e.g. hyperliquid.")
+    label: str | None = strawberry.field(description="A human label, when one is known.")
+    first_seen_at: datetime = strawberry.field(description="Time of the first fill ingested.")
+    last_trade_at: datetime | None = strawberry.field(description="Time of the latest fill.")
+    _row: strawberry.Private[TraderRow]
+
+    @classmethod
+    def from_row(cls, row: TraderRow) -> Trader:
+        return cls(
+            id=strawberry.ID(encode_node_id("Trader", row.id)),
+            public_id=row.public_id,
+            address=row.address,
+            venue=row.venue,
+            label=row.label,
+            first_seen_at=row.first_seen_at,
+            last_trade_at=row.last_trade_at,
+            _row=row,
+        )
+
+    @strawberry.field(
+        description="Statistics over one window; null when the trader has no fill in it."
+    )
+    async def stats(
+        self,
+        info: strawberry.Info[Context, None],
+        timeframe: Annotated[Timeframe, strawberry.argument(description="The window.")],
+    ) -> TraderStats | None:
+        row = await info.context.loaders.stats_by_trader.load((self._row.id, timeframe.name))
+        return None if row is None else TraderStats.from_row(row)
+
+    @strawberry.field(description="Positions open now, largest notional first.")
+    async def positions(self, info: strawberry.Info[Context, None]) -> list[PositionType]:
+        from schema.types.position import Position
+
+        rows = await info.context.loaders.open_positions_by_trader.load(self._row.id)
+        return [Position.from_row(row) for row in rows]
+
+    @strawberry.field(description="Closed positions, most recently closed first.")
+    async def closed_positions(
+        self,
+        info: strawberry.Info[Context, None],
+        first: Annotated[int, strawberry.argument(description="Page size, 1-100.")] = 50,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
+    ) -> Connection[PositionType]:
+        from schema.types.position import Position
+
+        loaders = info.context.loaders
+        page = await closed_positions_of_trader(info.context, self._row.id, first, after)
+        return to_connection(
+            page,
+            Position.from_row,
+            lambda: loaders.closed_position_count_by_trader.load(self._row.id),
+        )
+
+    @strawberry.field(description="Fills, newest first.")
+    async def trades(
+        self,
+        info: strawberry.Info[Context, None],
+        filter: Annotated[
+            TradeFilter | None, strawberry.argument(description="Narrow the trades.")
+        ] = None,
+        first: Annotated[int, strawberry.argument(description="Page size, 1-100.")] = 50,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
+    ) -> Connection[TradeType]:
+        from schema.types.trade import Trade
+
+        spec = await (filter or TradeFilter()).to_spec(info.context, with_traders=False)
+        page = await trades_of_trader(info.context, self._row.id, spec, first, after)
+        loaders = info.context.loaders
+        return to_connection(
+            page,
+            Trade.from_row,
+            lambda: loaders.trade_count_by_trader.load((self._row.id, spec)),
+        )
