@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 DATABASE_NAME = "perpgraph"
 POSTGRES_MAJOR_VERSION = "16"
 _LOCK_FILE = "perpgraph.lock"
+_PGSERVER_HANDLES = ".handle_pids.json"
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -66,6 +67,7 @@ class EmbeddedPostgres:
         self._take_lock()
         try:
             self._check_cluster_directory()
+            pass
             self._server = self._start_server()
             self.url = self._server.get_uri(DATABASE_NAME)
             self._ensure_database(self._server.get_uri("postgres"))
@@ -125,12 +127,23 @@ class EmbeddedPostgres:
                 f"{version} and restore it, or set PERPGRAPH_DATA_DIR elsewhere."
             )
 
+    def _forget_stale_handles(self) -> None:
+        """pgserver stops the server only when the last process in ``.handle_pids.json`` leaves.
+        A run that was killed never removes its pid, so no later run would stop the server.
+        This process holds the lock, so it is the only user: start the count afresh."""
+        handles = self.pgdata / _PGSERVER_HANDLES
+        if handles.is_file():
+            handles.write_text("[]", encoding="utf-8")
+
     def _start_server(self) -> Any:
         from pgserver import postgres_server
 
         try:
             return postgres_server.get_server(self.pgdata, cleanup_mode="stop")
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+            # pgserver caches a server object before it starts; forget the failed one, or a
+            # later start in this process would be handed it back instead of trying again.
+            postgres_server.PostgresServer._instances.pop(self.pgdata, None)
             log_file = self.pgdata / "log"
             tail = ""
             if log_file.is_file():

@@ -151,6 +151,7 @@ def _database_errors() -> Iterator[None]:
     """Turn the errors an operator can fix into one clear line and exit status 1."""
     import psycopg
     import psycopg_pool
+    import sqlalchemy.exc
 
     from db.embedded import EmbeddedPostgresError
     from ingest.engine import FillRejectedError
@@ -161,6 +162,9 @@ def _database_errors() -> Iterator[None]:
         raise _fail(str(error)) from None
     except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as error:
         raise _fail(f"cannot reach the database: {str(error).strip()}") from None
+    except sqlalchemy.exc.OperationalError as error:
+        # Migrations (Alembic) connect through SQLAlchemy, which wraps the driver's error.
+        raise _fail(f"cannot reach the database: {str(error.orig).strip()}") from None
 
 
 def _redact(url: str) -> str:

@@ -17,9 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import replace
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
 from ingest.fills import ZERO, Action, Fill, FillOutcome, PositionState, Side
+
+
+#: Decimal places realized PnL is rounded to when the average entry is a repeating fraction.
+PNL_DECIMALS = 12
+_PNL_QUANTUM = Decimal(1).scaleb(-PNL_DECIMALS)
 
 
 class FillRejectedError(ValueError):
@@ -50,11 +55,20 @@ def realized_pnl(
     size: Decimal,
     pnl_entry_decimals: int | None = None,
 ) -> Decimal:
-    """PnL of closing ``size`` of a ``side`` position bought at ``entry_price``, gross of fees."""
+    """PnL of closing ``size`` of a ``side`` position bought at ``entry_price``, gross of fees.
+
+    An average entry can be a repeating fraction (100/3), held to 28 significant digits; the
+    result is then rounded to :data:`PNL_DECIMALS` places so that ledgers show 12.5, not
+    12.4999999999999999999999993. With ``pnl_entry_decimals`` the entry is truncated first, as
+    Hyperliquid does, and the result is exact.
+    """
     if pnl_entry_decimals is not None:
         entry_price = entry_price.quantize(Decimal(1).scaleb(-pnl_entry_decimals), ROUND_DOWN)
     move = exit_price - entry_price
-    return move * size if side is Side.LONG else -move * size
+    pnl = move * size if side is Side.LONG else -move * size
+    if pnl.as_tuple().exponent < -PNL_DECIMALS:  # type: ignore[operator]
+        pnl = pnl.quantize(_PNL_QUANTUM, ROUND_HALF_EVEN)
+    return pnl
 
 
 def apply_fill(

@@ -102,8 +102,10 @@ async def count_children(
         [sql.SQL("c.{} = k.parent_id").format(sql.Identifier(query.parent_column)), *conditions]
     )
     statement = sql.SQL(
-        "SELECT k.ordinal, (SELECT count(*) FROM {table} AS c WHERE {where}) "
-        "FROM unnest(%s::bigint[]) WITH ORDINALITY AS k(parent_id, ordinal) ORDER BY k.ordinal"
+        "SELECT k.ordinal, n.count "
+        "FROM unnest(%s::bigint[]) WITH ORDINALITY AS k(parent_id, ordinal) "
+        "CROSS JOIN LATERAL (SELECT count(*) FROM {table} AS c WHERE {where}) AS n "
+        "ORDER BY k.ordinal"
     ).format(table=sql.Identifier(query.table), where=where)
     rows = await fetch_rows(pool, statement, [list(parent_ids), *params])
     return [int(row[1]) for row in rows]

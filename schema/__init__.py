@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.types import ExecutionContext
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.types import ExecutionContext, ExecutionResult
 
-from schema.errors import CodedErrors, should_mask_error
+from schema.errors import add_codes, should_mask_error
 from schema.query import Query
 from schema.types.market import Market
 from schema.types.position import Position
@@ -20,7 +21,13 @@ SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
 
 
 class PerpgraphSchema(strawberry.Schema):
-    """Logs only unexpected errors: a caller's bad input is an answer, not a server problem."""
+    """Codes every error, and logs only unexpected ones: a caller's bad input is an answer,
+    not a server problem."""
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        result = await super().execute(*args, **kwargs)
+        add_codes(result.errors)
+        return result
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -37,7 +44,6 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
-            CodedErrors,
             lambda: MaskErrors(should_mask_error=should_mask_error),
         ],
     )

@@ -8,10 +8,7 @@ graphql-core's message, which already says what to fix; anything else is masked 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from resolvers.errors import PerpgraphError
 
@@ -22,15 +19,10 @@ def should_mask_error(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, PerpgraphError | GraphQLError)
 
 
-class CodedErrors(SchemaExtension):
-    """Give every error without a code one: BAD_USER_INPUT before execution."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None) or self.execution_context.pre_execution_errors
-        for error in errors or []:
-            extensions = error.extensions if error.extensions is not None else {}
-            if "code" not in extensions:
-                code = "BAD_USER_INPUT" if error.original_error is None else "INTERNAL_SERVER_ERROR"
-                error.extensions = {**extensions, "code": code}
+def add_codes(errors: list[GraphQLError] | None) -> None:
+    """Give every error without a code one: BAD_USER_INPUT for errors found before execution."""
+    for error in errors or []:
+        extensions = error.extensions if error.extensions is not None else {}
+        if "code" not in extensions:
+            code = "BAD_USER_INPUT" if error.original_error is None else "INTERNAL_SERVER_ERROR"
+            error.extensions = {**extensions, "code": code}
