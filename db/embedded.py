@@ -67,7 +67,7 @@ class EmbeddedPostgres:
         self._take_lock()
         try:
             self._check_cluster_directory()
-            pass
+            self._forget_stale_handles()
             self._server = self._start_server()
             self.url = self._server.get_uri(DATABASE_NAME)
             self._ensure_database(self._server.get_uri("postgres"))

@@ -30,7 +30,8 @@ class _ProgressLine:
         percent = int(progress.fraction * 100)
         if percent == self._last_percent:
             return
-        if not self._interactive and percent % 10 != 0:
+        # Piped: the first report, then one line per 10 % step (batches rarely land on one).
+        if not self._interactive and percent // 10 == self._last_percent // 10:
             return
         self._last_percent = percent
         rate = progress.fills_written / progress.elapsed_seconds if progress.elapsed_seconds else 0
@@ -40,11 +41,16 @@ class _ProgressLine:
         )
         if self._interactive:
             sys.stderr.write("\r" + line)
-            if percent >= 100:
-                sys.stderr.write("\n")
         else:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
+
+    def finish(self) -> None:
+        """End the self-rewriting line (the last batch rarely reaches 100 %), so that what
+        follows starts on a line of its own."""
+        if self._interactive and self._last_percent >= 0:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 def _say(line: str) -> None:
@@ -65,9 +71,13 @@ async def _simulate(
     try:
         started = datetime.now(UTC)
         _say(f"simulating {plan.traders} traders, {plan.days:g} days of history (seed {plan.seed})")
-        simulator, report = await write_history(
-            connection, plan, end=started, on_progress=_ProgressLine()
-        )
+        progress = _ProgressLine()
+        try:
+            simulator, report = await write_history(
+                connection, plan, end=started, on_progress=progress
+            )
+        finally:
+            progress.finish()
         if report is None:
             _say("history from an earlier run is kept as it is; adding live fills only")
         else:

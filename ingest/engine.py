@@ -21,7 +21,6 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
 from ingest.fills import ZERO, Action, Fill, FillOutcome, PositionState, Side
 
-
 #: Decimal places realized PnL is rounded to when the average entry is a repeating fraction.
 PNL_DECIMALS = 12
 _PNL_QUANTUM = Decimal(1).scaleb(-PNL_DECIMALS)

@@ -92,7 +92,7 @@ def _as_url(conninfo: str) -> str:
     port = params.pop("port", None)
     dbname = params.pop("dbname", "postgres")
     credentials = f"{user}:{password}@" if password else f"{user}@"
-    if host and host.startswith("/"):
+    if isinstance(host, str) and host.startswith("/"):
         query = f"?host={host}" + (f"&port={port}" if port else "")
         return f"postgresql://{credentials}/{dbname}{query}"
     location = f"{host or 'localhost'}" + (f":{port}" if port else "")

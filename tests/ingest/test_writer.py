@@ -69,7 +69,7 @@ LIFE_OF_TWO_POSITIONS = [
 
 async def _count(url: str, table: str) -> int:
     with psycopg.connect(url) as connection:
-        row = connection.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+        row = connection.execute(f"SELECT count(*) FROM {table}").fetchone()
     assert row is not None
     return int(row[0])
 

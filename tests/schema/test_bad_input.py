@@ -59,7 +59,7 @@ FOREIGN_CURSOR = base64.urlsafe_b64encode(json.dumps(["trades", "x", 1]).encode(
 async def test_bad_input_is_a_coded_error(
     seeded_pool: AsyncConnectionPool, query: str, message_part: str | None
 ) -> None:
-    data, errors, _ = await execute(seeded_pool, query)
+    _data, errors, _ = await execute(seeded_pool, query)
     if message_part is None:
         assert errors == []
         return

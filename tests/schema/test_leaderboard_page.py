@@ -48,7 +48,8 @@ async def test_the_page_answers_with_linked_traders_positions_and_trades(
             row = connection.execute(
                 "SELECT id, address FROM trader WHERE public_id = %s", (trader["publicId"],)
             ).fetchone()
-            assert row is not None and row[1] == trader["address"]
+            assert row is not None
+            assert row[1] == trader["address"]
             open_count = connection.execute(
                 "SELECT count(*) FROM position WHERE trader_id = %s AND closed_at IS NULL",
                 (row[0],),

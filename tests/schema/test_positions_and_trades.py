@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -30,9 +31,9 @@ query($filter: TradeFilter, $after: String) {
 
 
 async def _all_pages(
-    pool: AsyncConnectionPool, query: str, field: str, variables: dict
-) -> tuple[list, int]:  # type: ignore[type-arg]
-    nodes: list = []  # type: ignore[type-arg]
+    pool: AsyncConnectionPool, query: str, field: str, variables: dict[str, Any]
+) -> tuple[list[dict[str, Any]], int]:
+    nodes: list[dict[str, Any]] = []
     after = None
     total = 0
     for _ in range(500):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -22,29 +24,28 @@ def test_committed_sdl_matches_the_live_schema() -> None:
     )
 
 
-def test_every_type_field_argument_and_enum_value_has_a_description() -> None:
-    undocumented: list[str] = []
-    graphql_schema = schema._schema
-    for name, named_type in graphql_schema.type_map.items():
-        if name.startswith("__") or name in {"String", "Int", "Float", "Boolean", "ID"}:
+def _described_things() -> Iterator[tuple[str, str | None]]:
+    """(path, description) of every type, field, argument, input field and enum value."""
+    builtin = {"String", "Int", "Float", "Boolean", "ID"}
+    for name, named_type in schema._schema.type_map.items():
+        if name.startswith("__") or name in builtin:
             continue
-        if not named_type.description:
-            undocumented.append(name)
+        yield name, named_type.description
         if isinstance(named_type, GraphQLObjectType | GraphQLInterfaceType):
             for field_name, field in named_type.fields.items():
-                if not field.description:
-                    undocumented.append(f"{name}.{field_name}")
+                yield f"{name}.{field_name}", field.description
                 for arg_name, arg in field.args.items():
-                    if not arg.description:
-                        undocumented.append(f"{name}.{field_name}({arg_name})")
+                    yield f"{name}.{field_name}({arg_name})", arg.description
         elif isinstance(named_type, GraphQLInputObjectType):
             for field_name, input_field in named_type.fields.items():
-                if not input_field.description:
-                    undocumented.append(f"{name}.{field_name}")
+                yield f"{name}.{field_name}", input_field.description
         elif isinstance(named_type, GraphQLEnumType):
             for value_name, value in named_type.values.items():
-                if not value.description:
-                    undocumented.append(f"{name}.{value_name}")
+                yield f"{name}.{value_name}", value.description
+
+
+def test_every_type_field_argument_and_enum_value_has_a_description() -> None:
+    undocumented = [path for path, description in _described_things() if not description]
     assert undocumented == []
 
 

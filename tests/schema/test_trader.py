@@ -73,7 +73,8 @@ async def test_the_trader_graph_is_consistent(
             "SELECT count(*) FROM position WHERE trader_id = %s AND closed_at IS NOT NULL",
             (trader_id,),
         ).fetchone()
-    assert counts is not None and closed is not None
+    assert counts is not None
+    assert closed is not None
     assert trader["trades"]["totalCount"] == counts[0]
     assert trader["liquidations"]["totalCount"] == counts[1]
     assert all(t["isLiquidation"] for t in trader["liquidations"]["nodes"])

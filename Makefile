@@ -1,0 +1,21 @@
+# The two commands of the quick start, and the checks CI runs.
+.PHONY: demo test check pytest schema
+
+demo:            ## install, then run the demo (embedded Postgres, simulated market, GraphiQL)
+	bash scripts/bootstrap.sh run
+	.venv/bin/perpgraph demo
+
+test:            ## install, then run every check and the whole test suite
+	bash scripts/bootstrap.sh test
+	$(MAKE) --no-print-directory check pytest
+
+check:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy .
+
+pytest:
+	.venv/bin/python -m pytest
+
+schema:          ## regenerate schema/schema.graphql after a reviewed schema change
+	.venv/bin/perpgraph export-schema -o schema/schema.graphql
