@@ -1,0 +1,155 @@
+"""Measure the nested leaderboard page on demo-sized data, over real HTTP.
+
+Seeds a fresh database with the demo's market (300 traders, 30 days, seed 7), starts the
+gateway on loopback, sends the LeaderboardPage query sequentially, and prints the history
+generation time, the SQL statements per request and the latency distribution. Ends with one
+JSON line.
+
+    .venv/bin/python bench/leaderboard_page.py [--requests 300]
+
+Uses PERPGRAPH_DATABASE_URL's server when set (a database is created and dropped), else an
+embedded Postgres in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+import uvicorn
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from db.embedded import EmbeddedPostgres
+from db.migrate import upgrade
+from db.pool import connect, open_pool
+from db.query import record_statements
+from gateway.app import create_app
+from gateway.settings import Settings
+from ingest.scoring import recompute_leaderboards
+from ingest.simulate import SimulationPlan, write_history
+from resolvers.context import Context
+from schema import schema
+
+QUERY = """
+query LeaderboardPage {
+  leaderboard(timeframe: WEEK, first: 100) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node {
+      rank score
+      trader {
+        publicId address
+        positions { coin side size notional entryPrice markPrice unrealizedPnl leverage openedAt }
+        trades(first: 10) { nodes { timestamp coin side action size price realizedPnl fee } }
+      }
+    } }
+  }
+}
+"""
+
+
+@contextmanager
+def bench_database() -> Iterator[str]:
+    server = os.environ.get("PERPGRAPH_DATABASE_URL")
+    if not server:
+        with tempfile.TemporaryDirectory() as directory, EmbeddedPostgres(Path(directory)) as pg:
+            yield pg.url
+        return
+    name = f"perpgraph_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_conninfo(server, dbname=name)
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _url(conninfo: str) -> str:
+    if conninfo.startswith("postgresql://"):
+        return conninfo
+    params = dict(part.split("=", 1) for part in conninfo.split())
+    host = params.get("host", "127.0.0.1")
+    port = params.get("port", "5432")
+    return f"postgresql://{params.get('user', 'postgres')}@{host}:{port}/{params['dbname']}"
+
+
+async def run(requests: int) -> dict[str, float]:
+    with bench_database() as conninfo:
+        url = _url(conninfo)
+        upgrade(url)
+        connection = await connect(url)
+        started = time.perf_counter()
+        _, report = await write_history(
+            connection, SimulationPlan(traders=300, days=30, seed=7), end=datetime.now(UTC)
+        )
+        history_seconds = time.perf_counter() - started
+        await recompute_leaderboards(connection)
+        await connection.close()
+        fills = report.fills_written if report else 0
+        print(f"history: {fills:,} fills in {history_seconds:.1f} s")
+
+        pool = await open_pool(url, min_size=1, max_size=2)
+        with record_statements() as statements:
+            result = await schema.execute(QUERY, context_value=Context.for_pool(pool))
+        assert result.errors is None, result.errors
+        await pool.close()
+        print(f"SQL statements per request: {len(statements)}")
+
+        port = 18000 + secrets.randbelow(1000)
+        settings = Settings(database_url=url, port=port)
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(settings, url), port=port, log_level="warning")
+        )
+        task = asyncio.create_task(server.serve())
+        while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
+            await asyncio.sleep(0.05)
+        latencies: list[float] = []
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for index in range(requests + 20):
+                begin = time.perf_counter()
+                response = await client.post("/graphql", json={"query": QUERY})
+                elapsed = (time.perf_counter() - begin) * 1000
+                response.raise_for_status()
+                if index >= 20:  # the first requests warm caches and connections
+                    latencies.append(elapsed)
+        server.should_exit = True
+        await task
+        latencies.sort()
+        figures = {
+            "history_fills": float(fills),
+            "history_s": round(history_seconds, 2),
+            "statements": float(len(statements)),
+            "median_ms": round(statistics.median(latencies), 2),
+            "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 2),
+            "requests": float(requests),
+        }
+        print(
+            f"latency over {requests} requests: median {figures['median_ms']} ms, "
+            f"p95 {figures['p95_ms']} ms"
+        )
+        return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    arguments = parser.parse_args()
+    print(json.dumps(asyncio.run(run(arguments.requests))))
+
+
+if __name__ == "__main__":
+    main()
