@@ -42,23 +42,9 @@ from ingest.scoring import recompute_leaderboards
 from ingest.simulate import SimulationPlan, write_history
 from resolvers.context import Context
 from schema import schema
+from tests.schema.test_leaderboard_page import LEADERBOARD_PAGE as QUERY
 
-QUERY = """
-query LeaderboardPage {
-  leaderboard(timeframe: WEEK, first: 100) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges { node {
-      rank score
-      trader {
-        publicId address
-        positions { coin side size notional entryPrice markPrice unrealizedPnl leverage openedAt }
-        trades(first: 10) { nodes { timestamp coin side action size price realizedPnl fee } }
-      }
-    } }
-  }
-}
-"""
+VARIABLES = {"first": 100}
 
 
 @contextmanager
@@ -104,7 +90,9 @@ async def run(requests: int) -> dict[str, float]:
 
         pool = await open_pool(url, min_size=1, max_size=2)
         with record_statements() as statements:
-            result = await schema.execute(QUERY, context_value=Context.for_pool(pool))
+            result = await schema.execute(
+                QUERY, variable_values=VARIABLES, context_value=Context.for_pool(pool)
+            )
         assert result.errors is None, result.errors
         await pool.close()
         print(f"SQL statements per request: {len(statements)}")
@@ -121,7 +109,9 @@ async def run(requests: int) -> dict[str, float]:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             for index in range(requests + 20):
                 begin = time.perf_counter()
-                response = await client.post("/graphql", json={"query": QUERY})
+                response = await client.post(
+                    "/graphql", json={"query": QUERY, "variables": VARIABLES}
+                )
                 elapsed = (time.perf_counter() - begin) * 1000
                 response.raise_for_status()
                 if index >= 20:  # the first requests warm caches and connections

@@ -15,10 +15,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import httpx
 import psycopg
@@ -120,7 +120,7 @@ def _free_port() -> int:
 class _LineReader:
     """Drains a child's pipe on a thread, keeping every line and when a wanted one arrived."""
 
-    def __init__(self, stream: IO[str], wanted: str) -> None:
+    def __init__(self, stream: IO[str], wanted: str | None = None) -> None:
         self.lines: list[str] = []
         self.wanted = wanted
         self.seen = threading.Event()
@@ -131,7 +131,7 @@ class _LineReader:
     def _drain(self, stream: IO[str]) -> None:
         try:
             for line in stream:
-                if self.wanted in line and not self.seen.is_set():
+                if self.wanted is not None and self.wanted in line and not self.seen.is_set():
                     self.seen_at = time.monotonic()
                     self.seen.set()
                 self.lines.append(line)
@@ -359,14 +359,14 @@ def demo_process(demo_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Pop
 def test_demo_serves_the_leaderboard_page_as_soon_as_it_says_ready(
     demo_process: tuple[subprocess.Popen[str], int],
     capsys: pytest.CaptureFixture[str],
-    record_property: Any,
+    record_property: Callable[[str, object], None],
 ) -> None:
     # given: `perpgraph demo` starting on a fresh database
     process, port = demo_process
     assert process.stdout is not None
     assert process.stderr is not None
     stderr = _LineReader(process.stderr, READY_LINE)
-    stdout = _LineReader(process.stdout, "\0")
+    stdout = _LineReader(process.stdout)
 
     # when: it says it is ready
     if not stderr.seen.wait(READY_TIMEOUT_S):
