@@ -96,6 +96,13 @@ class Position(SQLModel, table=True):
         ),
         Index("position_by_coin", "coin", "closed_at"),
         Index(
+            "position_open_by_coin_notional",
+            "coin",
+            text("notional DESC"),
+            text("id DESC"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        Index(
             "position_open_by_notional",
             text("notional DESC"),
             text("id DESC"),

@@ -8,6 +8,8 @@ from loaders.markets import MarketByCoinLoader
 from loaders.positions import (
     ClosedPositionCountByTraderLoader,
     ClosedPositionsByTraderLoader,
+    OpenPositionCountByCoinLoader,
+    OpenPositionsByCoinLoader,
     OpenPositionsByTraderLoader,
     PositionByIdLoader,
 )
@@ -15,8 +17,10 @@ from loaders.stats import TraderStatsByTraderLoader
 from loaders.traders import TraderByAddressLoader, TraderByIdLoader, TraderByPublicIdLoader
 from loaders.trades import (
     TradeByIdLoader,
+    TradeCountByCoinLoader,
     TradeCountByPositionLoader,
     TradeCountByTraderLoader,
+    TradesByCoinLoader,
     TradesByPositionLoader,
     TradesByTraderLoader,
 )
@@ -40,4 +44,8 @@ class Loaders:
         self.trades_by_position = TradesByPositionLoader(pool)
         self.trade_count_by_trader = TradeCountByTraderLoader(pool)
         self.trade_count_by_position = TradeCountByPositionLoader(pool)
+        self.trades_by_coin = TradesByCoinLoader(pool)
+        self.trade_count_by_coin = TradeCountByCoinLoader(pool)
+        self.open_positions_by_coin = OpenPositionsByCoinLoader(pool)
+        self.open_position_count_by_coin = OpenPositionCountByCoinLoader(pool)
         self.stats_by_trader = TraderStatsByTraderLoader(pool)

@@ -16,6 +16,10 @@ _OPEN_BY_TRADER = sql.SQL(
 ).format(select_list(PositionRow))
 _CLOSED_BY_TRADER = PageQuery("position", "trader_id", "closed_at", PositionRow)
 _IS_CLOSED = sql.SQL("c.closed_at IS NOT NULL")
+_OPEN_BY_COIN = PageQuery(
+    "position", "coin", "notional", PositionRow, parent_type="text", sort_type="numeric"
+)
+_IS_OPEN = sql.SQL("c.closed_at IS NULL")
 
 
 class PositionByIdLoader(PoolLoader[int, PositionRow | None]):
@@ -42,3 +46,15 @@ class ClosedPositionsByTraderLoader(PoolLoader[PageKey, list[PositionRow]]):
 class ClosedPositionCountByTraderLoader(PoolLoader[int, int]):
     async def batch_load_fn(self, keys: list[int]) -> list[int]:
         return await count_children(self.pool, _CLOSED_BY_TRADER, keys, [_IS_CLOSED])
+
+
+class OpenPositionsByCoinLoader(PoolLoader[PageKey, list[PositionRow]]):
+    """Pages of the open positions in one market, largest notional first."""
+
+    async def batch_load_fn(self, keys: list[PageKey]) -> list[list[PositionRow]]:
+        return await load_pages(self.pool, _OPEN_BY_COIN, keys, [_IS_OPEN])
+
+
+class OpenPositionCountByCoinLoader(PoolLoader[str, int]):
+    async def batch_load_fn(self, keys: list[str]) -> list[int]:
+        return await count_children(self.pool, _OPEN_BY_COIN, keys, [_IS_OPEN])

@@ -13,7 +13,7 @@ from loaders.pages import PageKey, PageQuery, count_children, load_pages
 from loaders.trade_filter import TradeFilterSpec
 
 TradePageKey = tuple[PageKey, TradeFilterSpec]
-TradeCountKey = tuple[int, TradeFilterSpec]
+TradeCountKey = tuple[int | str, TradeFilterSpec]
 
 _BY_ID = sql.SQL("SELECT {} FROM trade WHERE id = ANY(%s)").format(select_list(TradeRow))
 
@@ -64,6 +64,7 @@ class _TradeCountLoader(PoolLoader[TradeCountKey, int]):
 
 _BY_TRADER = PageQuery("trade", "trader_id", "timestamp", TradeRow)
 _BY_POSITION = PageQuery("trade", "position_id", "timestamp", TradeRow)
+_BY_COIN = PageQuery("trade", "coin", "timestamp", TradeRow, parent_type="text")
 
 
 class TradesByTraderLoader(_TradePagesLoader):
@@ -74,9 +75,17 @@ class TradesByPositionLoader(_TradePagesLoader):
     query = _BY_POSITION
 
 
+class TradesByCoinLoader(_TradePagesLoader):
+    query = _BY_COIN
+
+
 class TradeCountByTraderLoader(_TradeCountLoader):
     query = _BY_TRADER
 
 
 class TradeCountByPositionLoader(_TradeCountLoader):
     query = _BY_POSITION
+
+
+class TradeCountByCoinLoader(_TradeCountLoader):
+    query = _BY_COIN

@@ -129,3 +129,23 @@ async def closed_positions_of_trader(
         lambda row: encode_cursor(_CLOSED_CURSOR, row.closed_at, row.id),
         after=after,
     )
+
+
+_MARKET_CURSOR = "marketPositions"
+
+
+async def open_positions_of_market(
+    context: Context, coin: str, first: int, after: str | None
+) -> Page[PositionRow]:
+    """The open positions in one market, largest notional first, through the batched loader."""
+    check_page_size(first)
+    after_key = decode_cursor(after, _MARKET_CURSOR, (Decimal, int)) if after else None
+    rows = await context.loaders.open_positions_by_coin.load(
+        PageKey(coin, first + 1, (after_key[0], after_key[1]) if after_key else None)
+    )
+    return Page.from_rows(
+        rows,
+        first,
+        lambda row: encode_cursor(_MARKET_CURSOR, row.notional, row.id),
+        after=after,
+    )

@@ -77,3 +77,12 @@ async def trades_of_position(
     key = PageKey(position_id, first + 1, _after_key(after))
     rows = await context.loaders.trades_by_position.load((key, TradeFilterSpec()))
     return Page.from_rows(rows, first, trade_cursor, after=after)
+
+
+async def trades_of_market(
+    context: Context, coin: str, trade_filter: TradeFilterSpec, first: int, after: str | None
+) -> Page[TradeRow]:
+    check_page_size(first)
+    key = PageKey(coin, first + 1, _after_key(after))
+    rows = await context.loaders.trades_by_coin.load((key, trade_filter))
+    return Page.from_rows(rows, first, trade_cursor, after=after)

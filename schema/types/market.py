@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from loaders.rows import MarketRow
+from resolvers.context import Context
 from resolvers.cursors import encode_node_id
+from resolvers.positions import open_positions_of_market
+from resolvers.trades import trades_of_market
+from schema.connection import Connection, to_connection
+from schema.inputs import TradeFilter
 from schema.node import Node
+
+if TYPE_CHECKING:
+    from schema.types.position import Position
+    from schema.types.trade import Trade
+
+PositionType = Annotated["Position", strawberry.lazy("schema.types.position")]
+TradeType = Annotated["Trade", strawberry.lazy("schema.types.trade")]
 
 
 @strawberry.type(description="A perpetual market (one coin) and its latest context.")
@@ -40,6 +53,44 @@ class Market(Node):
     updated_at: datetime | None = strawberry.field(
         description="When the mark price was last updated (UTC)."
     )
+
+    @strawberry.field(description="Positions open now in this market, largest notional first.")
+    async def positions(
+        self,
+        info: strawberry.Info[Context, None],
+        first: Annotated[int, strawberry.argument(description="Page size, 1-100.")] = 50,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
+    ) -> Connection[PositionType]:
+        from schema.types.position import Position
+
+        loaders = info.context.loaders
+        page = await open_positions_of_market(info.context, self.coin, first, after)
+        return to_connection(
+            page, Position.from_row, lambda: loaders.open_position_count_by_coin.load(self.coin)
+        )
+
+    @strawberry.field(description="Fills in this market, newest first.")
+    async def trades(
+        self,
+        info: strawberry.Info[Context, None],
+        filter: Annotated[
+            TradeFilter | None, strawberry.argument(description="Narrow the trades.")
+        ] = None,
+        first: Annotated[int, strawberry.argument(description="Page size, 1-100.")] = 50,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
+    ) -> Connection[TradeType]:
+        from schema.types.trade import Trade
+
+        spec = await (filter or TradeFilter()).to_spec(info.context)
+        page = await trades_of_market(info.context, self.coin, spec, first, after)
+        loaders = info.context.loaders
+        return to_connection(
+            page, Trade.from_row, lambda: loaders.trade_count_by_coin.load((self.coin, spec))
+        )
 
     @classmethod
     def from_row(cls, row: MarketRow) -> Market:

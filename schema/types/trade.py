@@ -16,11 +16,13 @@ from schema.enums import Side, TradeAction, TradeDirection
 from schema.node import Node
 
 if TYPE_CHECKING:
+    from schema.types.market import Market
     from schema.types.position import Position
     from schema.types.trader import Trader
 
 TraderType = Annotated["Trader", strawberry.lazy("schema.types.trader")]
 PositionType = Annotated["Position", strawberry.lazy("schema.types.position")]
+MarketType = Annotated["Market", strawberry.lazy("schema.types.market")]
 
 
 @strawberry.type(
@@ -96,6 +98,13 @@ class Trade(Node):
             return None
         row = await info.context.loaders.position_by_id.load(self._row.position_id)
         return None if row is None else Position.from_row(row)
+
+    @strawberry.field(description="The market the fill traded in.")
+    async def market(self, info: strawberry.Info[Context, None]) -> MarketType | None:
+        from schema.types.market import Market
+
+        row = await info.context.loaders.market_by_coin.load(self._row.coin)
+        return None if row is None else Market.from_row(row)
 
     @strawberry.field(description="For a FLIP: the position it closed. Null otherwise.")
     async def closed_position(self, info: strawberry.Info[Context, None]) -> PositionType | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from tests.schema.helpers import data_of
+from tests.schema.helpers import data_of, execute
 
 POSITIONS = """
 query($filter: PositionFilter, $orderBy: PositionOrder, $after: String) {
@@ -130,3 +130,36 @@ async def test_markets_and_node_round_trip(seeded_pool: AsyncConnectionPool) -> 
             seeded_pool, "query($id: ID!) { node(id: $id) { id } }", {"id": node_id}
         )
         assert node["node"] == {"id": node_id}
+
+
+MARKETS = """
+query($first: Int!) {
+  markets {
+    coin
+    positions(first: $first) { totalCount nodes { coin notional isOpen } }
+    trades(first: $first) { totalCount nodes { coin market { coin } } }
+  }
+}
+"""
+
+
+async def test_markets_link_to_their_positions_and_trades_in_bounded_statements(
+    seeded_pool: AsyncConnectionPool,
+) -> None:
+    # when every market is asked for its largest positions and newest fills
+    _, small_errors, small = await execute(seeded_pool, MARKETS, {"first": 2})
+    data, errors, large = await execute(seeded_pool, MARKETS, {"first": 50})
+    assert small_errors == errors == []
+    assert data is not None
+    # then each market's pages hold only its own coin, largest notional first
+    for market in data["markets"]:
+        positions = market["positions"]["nodes"]
+        assert all(p["coin"] == market["coin"] and p["isOpen"] for p in positions)
+        notionals = [Decimal(p["notional"]) for p in positions]
+        assert notionals == sorted(notionals, reverse=True)
+        assert len(positions) == min(50, market["positions"]["totalCount"])
+        assert all(
+            t["coin"] == t["market"]["coin"] == market["coin"] for t in market["trades"]["nodes"]
+        )
+    # and the statement count does not depend on page size or number of markets
+    assert len(small) == len(large) <= 5

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 09:13:38.420484
+Create Date: 2026-11-21 09:22:31.652835
 """
 
 from collections.abc import Sequence
@@ -92,6 +92,7 @@ def upgrade() -> None:
     op.create_index('position_by_opened_at', 'position', [sa.literal_column('opened_at DESC'), sa.literal_column('id DESC')], unique=False)
     op.create_index('position_closed_by_trader', 'position', ['trader_id', sa.literal_column('closed_at DESC'), sa.literal_column('id DESC')], unique=False, postgresql_where=sa.text('closed_at IS NOT NULL'))
     op.create_index('position_one_open_per_coin', 'position', ['trader_id', 'coin'], unique=True, postgresql_where=sa.text('closed_at IS NULL'))
+    op.create_index('position_open_by_coin_notional', 'position', ['coin', sa.literal_column('notional DESC'), sa.literal_column('id DESC')], unique=False, postgresql_where=sa.text('closed_at IS NULL'))
     op.create_index('position_open_by_notional', 'position', [sa.literal_column('notional DESC'), sa.literal_column('id DESC')], unique=False, postgresql_where=sa.text('closed_at IS NULL'))
     op.create_table('trader_stats',
     sa.Column('trader_id', sa.BigInteger(), nullable=False),
@@ -167,6 +168,7 @@ def downgrade() -> None:
     op.drop_index('trader_stats_net_pnl', table_name='trader_stats')
     op.drop_table('trader_stats')
     op.drop_index('position_open_by_notional', table_name='position', postgresql_where=sa.text('closed_at IS NULL'))
+    op.drop_index('position_open_by_coin_notional', table_name='position', postgresql_where=sa.text('closed_at IS NULL'))
     op.drop_index('position_one_open_per_coin', table_name='position', postgresql_where=sa.text('closed_at IS NULL'))
     op.drop_index('position_closed_by_trader', table_name='position', postgresql_where=sa.text('closed_at IS NOT NULL'))
     op.drop_index('position_by_opened_at', table_name='position')
