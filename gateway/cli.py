@@ -54,6 +54,8 @@ def _settings(host: str | None = None, port: int | None = None) -> Settings:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # pgserver narrates every start and stop at INFO; its warnings and errors still show.
+    logging.getLogger("pgserver").setLevel(max(logging.WARNING, logging.root.level))
     return settings
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
@@ -11,6 +11,11 @@ from resolvers.keyset import Page
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+PageSize = Annotated[int, strawberry.argument(description="Page size, 1-100.")]
+"""The ``first`` argument of every connection field."""
+After = Annotated[str | None, strawberry.argument(description="endCursor of the previous page.")]
+"""The ``after`` argument of every connection field."""
 
 
 @strawberry.type(description="Where a page sits in its connection.")

@@ -18,7 +18,7 @@ from resolvers.lookups import find_trader
 from resolvers.markets import all_markets
 from resolvers.positions import positions_count, positions_page
 from resolvers.trades import trades_count, trades_page
-from schema.connection import Connection, to_connection
+from schema.connection import After, Connection, PageSize, to_connection
 from schema.enums import (
     LeaderboardOrderField,
     LeaderboardTier,
@@ -41,8 +41,6 @@ from schema.types.trade import Trade
 from schema.types.trader import Trader
 
 Info = strawberry.Info[Context, None]
-PageSize = Annotated[int, strawberry.argument(description="Page size, 1-100.")]
-After = Annotated[str | None, strawberry.argument(description="endCursor of the previous page.")]
 
 
 @strawberry.type(description="Everything perpgraph serves, starting points of the graph.")

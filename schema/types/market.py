@@ -13,7 +13,7 @@ from resolvers.context import Context
 from resolvers.cursors import encode_node_id
 from resolvers.positions import open_positions_of_market
 from resolvers.trades import trades_of_market
-from schema.connection import Connection, to_connection
+from schema.connection import After, Connection, PageSize, to_connection
 from schema.inputs import TradeFilter
 from schema.node import Node
 
@@ -58,10 +58,8 @@ class Market(Node):
     async def positions(
         self,
         info: strawberry.Info[Context, None],
-        first: Annotated[int, strawberry.argument(description="Page size, 1-100.")] = 50,
-        after: Annotated[
-            str | None, strawberry.argument(description="endCursor of the previous page.")
-        ] = None,
+        first: PageSize = 50,
+        after: After = None,
     ) -> Connection[PositionType]:
         from schema.types.position import Position
 
@@ -78,10 +76,8 @@ class Market(Node):
         filter: Annotated[
             TradeFilter | None, strawberry.argument(description="Narrow the trades.")
         ] = None,
-        first: Annotated[int, strawberry.argument(description="Page size, 1-100.")] = 50,
-        after: Annotated[
-            str | None, strawberry.argument(description="endCursor of the previous page.")
-        ] = None,
+        first: PageSize = 50,
+        after: After = None,
     ) -> Connection[TradeType]:
         from schema.types.trade import Trade
 

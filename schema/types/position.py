@@ -13,7 +13,7 @@ from resolvers.context import Context
 from resolvers.cursors import encode_node_id
 from resolvers.errors import NotFoundError
 from resolvers.trades import trades_of_position
-from schema.connection import Connection, to_connection
+from schema.connection import After, Connection, PageSize, to_connection
 from schema.enums import Side
 from schema.node import Node
 from schema.types.market import Market
@@ -115,10 +115,8 @@ class Position(Node):
     async def trades(
         self,
         info: strawberry.Info[Context, None],
-        first: Annotated[int, strawberry.argument(description="Page size, 1-100.")] = 50,
-        after: Annotated[
-            str | None, strawberry.argument(description="endCursor of the previous page.")
-        ] = None,
+        first: PageSize = 50,
+        after: After = None,
     ) -> Connection[TradeType]:
         from loaders.trade_filter import NO_TRADE_FILTER
         from schema.types.trade import Trade

@@ -26,6 +26,7 @@ import pytest
 
 from gateway.graphiql import PAGE_TITLE
 from tests.conftest import DatabaseFactory
+from tests.schema.test_leaderboard_page import LEADERBOARD_PAGE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMMITTED_SDL = REPO_ROOT / "schema" / "schema.graphql"
@@ -36,30 +37,6 @@ READY_LINE = "perpgraph is ready"
 READY_TIMEOUT_S = 90
 EXIT_TIMEOUT_S = 15
 
-LEADERBOARD_PAGE = """
-query LeaderboardPage {
-  leaderboard(timeframe: WEEK, first: 100) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges {
-      node {
-        rank
-        score
-        trader {
-          publicId
-          address
-          positions {
-            coin side size notional entryPrice markPrice unrealizedPnl leverage openedAt
-          }
-          trades(first: 10) {
-            nodes { timestamp coin side action size price realizedPnl fee }
-          }
-        }
-      }
-    }
-  }
-}
-"""
 
 HISTORY_WRITTEN = re.compile(r"history written: ([\d,]+) fills, ([\d,]+) traders")
 PROGRESS_LINE = re.compile(r"^history +\d+%  up to ", re.MULTILINE)
@@ -379,7 +356,9 @@ def test_demo_serves_the_leaderboard_page_as_soon_as_it_says_ready(
     # then: the LeaderboardPage query, sent within 1 s, is answered in full
     with httpx.Client(timeout=10) as client:
         sent_after = time.monotonic() - stderr.seen_at
-        response = client.post(endpoint, json={"query": LEADERBOARD_PAGE})
+        response = client.post(
+            endpoint, json={"query": LEADERBOARD_PAGE, "variables": {"first": 100}}
+        )
         answered_after = time.monotonic() - stderr.seen_at
         assert sent_after < 1.0
         record_property("ready_to_first_answer_s", round(answered_after, 3))
