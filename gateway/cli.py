@@ -54,8 +54,10 @@ def _settings(host: str | None = None, port: int | None = None) -> Settings:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # pgserver narrates every start and stop at INFO; its warnings and errors still show.
-    logging.getLogger("pgserver").setLevel(max(logging.WARNING, logging.root.level))
+    # pgserver and alembic narrate every start and migration step at INFO; their warnings
+    # and errors still show.
+    for chatty in ("pgserver", "alembic"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
     return settings
 
 
@@ -101,6 +103,26 @@ def ingest_simulate(
     from gateway.runtime import run_ingest_simulate
 
     _run(run_ingest_simulate(_settings(), traders=traders, days=days, seed=seed, live=live))
+
+
+@ingest_app.command("replay")
+def ingest_replay(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="Recorded venue responses (JSON)."
+        ),
+    ],
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="Whose fills: needed for responses that do not say."),
+    ] = None,
+) -> None:
+    """Replay recorded Hyperliquid responses (meta, metaAndAssetCtxs, userFills,
+    userFillsByTime) and report what was written. Replaying again changes nothing."""
+    from gateway.runtime import run_replay
+
+    _run(run_replay(_settings(), files, user=user))
 
 
 @app.command()
@@ -157,10 +179,11 @@ def _database_errors() -> Iterator[None]:
 
     from db.embedded import EmbeddedPostgresError
     from ingest.engine import FillRejectedError
+    from ingest.replay import ReplayError
 
     try:
         yield
-    except (EmbeddedPostgresError, FillRejectedError) as error:
+    except (EmbeddedPostgresError, FillRejectedError, ReplayError) as error:
         raise _fail(str(error)) from None
     except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as error:
         raise _fail(f"cannot reach the database: {str(error).strip()}") from None

@@ -8,6 +8,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import uvicorn
 
@@ -15,6 +16,7 @@ from db.pool import connect
 from gateway.app import create_app
 from gateway.database import database
 from gateway.settings import Settings
+from ingest.replay import replay
 from ingest.scoring import recompute_leaderboards
 from ingest.simulate import HistoryProgress, SimulationPlan, run_live, write_history
 
@@ -186,3 +188,29 @@ async def run_score(settings: Settings) -> None:
         finally:
             await connection.close()
         _say("leaderboards: " + ", ".join(f"{b.timeframe} {b.traders}" for b in boards))
+
+
+async def run_replay(settings: Settings, files: list[Path], *, user: str | None) -> None:
+    with database(settings) as url:
+        connection = await connect(url)
+        try:
+            reports = await replay(connection, files, user=user)
+        finally:
+            await connection.close()
+    for report in reports:
+        if report.kind == "userFills":
+            written = report.write
+            line = (
+                f"{report.path.name}: {written.fills_received:,} fills, {written.fills_written:,} "
+                f"written, {written.duplicates_skipped:,} already stored; "
+                f"{written.positions_opened:,} positions opened, "
+                f"{written.positions_closed:,} closed"
+            )
+            if report.closes_checked:
+                line += (
+                    f"; realized PnL equals the venue's closedPnl on "
+                    f"{report.closes_matching_venue} of {report.closes_checked} closing fills"
+                )
+        else:
+            line = f"{report.path.name}: {report.markets} markets"
+        _say(line)

@@ -1,0 +1,90 @@
+"""Replaying recorded Hyperliquid responses: markets, fills, idempotence, and bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from db.pool import connect
+from ingest.replay import ReplayError, replay
+from tests.conftest import SHARED_DATA
+
+USER_109A42 = "0x109A42c3eAD059b041560Cb6Da71058516e7Ba3e"
+FILLS_109A42 = SHARED_DATA / "user_fills_109a42_2025-10-07_to_2025-10-21.json"
+META_2026 = SHARED_DATA / "meta_and_asset_ctxs_2026-02-06.json"
+
+
+def _require_shared_data() -> None:
+    if not FILLS_109A42.is_file():
+        pytest.fail(f"recorded venue data missing: expected {FILLS_109A42} (../shared/data)")
+
+
+async def test_replay_writes_markets_then_fills_and_is_idempotent(empty_url: str) -> None:
+    _require_shared_data()
+    connection = await connect(empty_url)
+    # when the venue's market file and a user's fills are replayed
+    first = await replay(connection, [FILLS_109A42, META_2026], user=USER_109A42)
+    # then markets come first, and every fill is written once
+    assert [r.kind for r in first] == ["metaAndAssetCtxs", "userFills"]
+    assert first[0].markets == 228
+    assert first[1].write.fills_written == 50
+    assert first[1].closes_checked == 26
+    assert first[1].closes_matching_venue >= 6
+    # and replaying again changes nothing
+    again = await replay(connection, [FILLS_109A42], user=USER_109A42.upper())
+    assert again[0].write.fills_written == 0
+    assert again[0].write.duplicates_skipped == 50
+    await connection.close()
+    with psycopg.connect(empty_url) as check:
+        row = check.execute(
+            "SELECT count(*), count(DISTINCT trader_id), "
+            "count(*) FILTER (WHERE is_liquidation) FROM trade"
+        ).fetchone()
+    assert row == (50, 1, 19)
+
+
+async def test_fills_without_a_user_are_refused_before_anything_is_written(
+    empty_url: str,
+) -> None:
+    _require_shared_data()
+    connection = await connect(empty_url)
+    with pytest.raises(ReplayError, match="pass --user ADDRESS"):
+        await replay(connection, [META_2026, FILLS_109A42], user=None)
+    await connection.close()
+    with psycopg.connect(empty_url) as check:
+        assert check.execute("SELECT count(*) FROM market").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"{not json", "not JSON"),
+        (b"\xff\xfe", "not JSON"),
+        (b'{"hello": 1}', "not a response replay understands"),
+        (b'[{"coin": "BTC"}]', "not a response replay understands"),
+        (
+            b'[{"coin": "BTC", "px": "abc", "sz": "1", "side": "B", "time": 1, "dir": "Open Long",'
+            b' "startPosition": "0", "closedPnl": "0", "hash": "0x1", "oid": 1, "crossed": true}]',
+            "px",
+        ),
+    ],
+)
+async def test_bad_files_get_a_clear_error(
+    empty_url: str, tmp_path: Path, content: bytes, message: str
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content)
+    connection = await connect(empty_url)
+    with pytest.raises(ReplayError, match=message) as raised:
+        await replay(connection, [bad], user="0xabc")
+    assert "bad.json" in str(raised.value)
+    await connection.close()
+
+
+async def test_a_missing_file_is_a_clear_error(empty_url: str, tmp_path: Path) -> None:
+    connection = await connect(empty_url)
+    with pytest.raises(ReplayError, match="cannot read it"):
+        await replay(connection, [tmp_path / "absent.json"], user="0xabc")
+    await connection.close()
