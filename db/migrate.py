@@ -25,6 +25,6 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database schema up to ``revision`` (idempotent)."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Bring the database schema up to ``revision`` (idempotent); every branch by default."""
     command.upgrade(alembic_config(database_url), revision)
