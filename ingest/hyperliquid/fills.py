@@ -22,19 +22,14 @@ from decimal import Decimal, InvalidOperation
 from itertools import groupby
 
 from ingest.fills import ZERO, Direction, Fill
+from ingest.hyperliquid.errors import HyperliquidFormatError
+
+__all__ = ["VENUE", "HyperliquidFill", "HyperliquidFormatError", "parse_user_fills"]
 
 VENUE = "hyperliquid"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DIRECTION_BY_SIDE = {"B": Direction.BUY, "A": Direction.SELL}
-
-
-class HyperliquidFormatError(ValueError):
-    """A response not shaped like the ones this adapter was written against.
-
-    The message names the record's index in the response and the field, so a format change
-    at the venue can be pinned down from the log line alone.
-    """
 
 
 @dataclass(frozen=True, slots=True)
