@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -16,13 +15,13 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from db.pool import open_pool
 from gateway.graphiql import (
     graphiql_static_app,
     missing_assets,
     missing_assets_message,
     offline_graphiql_html,
 )
+from gateway.live import GatewayState, LiveTransportHandler
 from gateway.settings import Settings
 from resolvers.context import Context
 from schema import schema
@@ -58,12 +57,15 @@ query LeaderboardPage {
 class GatewayGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, offline GraphiQL and JSON encoding."""
 
-    def __init__(self, pool_holder: dict[str, AsyncConnectionPool]) -> None:
+    graphql_transport_ws_handler_class = LiveTransportHandler
+
+    def __init__(self, state: GatewayState, settings: Settings) -> None:
         super().__init__(
             schema,
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         )
-        self._pool_holder = pool_holder
+        self.state = state
 
     def decode_json(self, data: str | bytes) -> object:
         """orjson: faster, and invalid UTF-8 is a JSON error (400), not a crash (500)."""
@@ -73,7 +75,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         return orjson.dumps(data)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context.for_pool(self._pool_holder["pool"], request, response)
+        return Context.for_pool(self.state.pool, request, response, feed=self.state.feed)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         if missing := missing_assets():
@@ -84,29 +86,28 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
 
 def create_app(settings: Settings, database_url: str) -> Starlette:
-    """The gateway for one database. The pool opens at start-up and closes at shutdown."""
-    pool_holder: dict[str, AsyncConnectionPool] = {}
+    """The gateway for one database.
+
+    At start-up it opens the pool, the process's one LISTEN connection (the hub) and the live
+    event feed; at shutdown it closes them in the reverse order.
+    """
+    state = GatewayState(max_connections=settings.max_websocket_connections)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pool = await open_pool(
-            database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
-        )
-        pool_holder["pool"] = pool
-        try:
+        async with state.running(database_url, settings):
             yield
-        finally:
-            await pool.close()
 
     async def healthz(request: Request) -> Response:
-        pool = pool_holder.get("pool")
-        if pool is None:
+        if not state.started:
             return JSONResponse({"status": "starting"}, status_code=503)
-        async with pool.connection() as connection:
+        async with state.pool.connection() as connection:
             await connection.execute("SELECT 1")
-        return JSONResponse({"status": "ok"})
+        return JSONResponse(
+            {"status": "ok", "live": state.hub.connected, "subscribers": state.feed.listener_count}
+        )
 
-    graphql = GatewayGraphQL(pool_holder)
+    graphql = GatewayGraphQL(state, settings)
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),

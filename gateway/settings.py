@@ -42,6 +42,22 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="How often the demo worker recomputes leaderboards."
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+    max_websocket_connections: int = Field(
+        default=2_000, ge=1, description="WebSocket connections one gateway process accepts."
+    )
+    max_subscriptions_per_connection: int = Field(
+        default=20, ge=1, description="Operations one WebSocket connection may run at once."
+    )
+    subscriber_queue_size: int = Field(
+        default=256,
+        ge=1,
+        description="Event batches a live subscriber may fall behind before it is dropped.",
+    )
+    websocket_ping_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="Interval of WebSocket keep-alive pings (and their timeout).",
+    )
 
     @field_validator("database_url")
     @classmethod

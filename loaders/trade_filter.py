@@ -13,6 +13,8 @@ from typing import Any
 
 from psycopg import sql
 
+from db.rows import TradeRow
+
 
 @dataclass(frozen=True, slots=True)
 class TradeFilterSpec:
@@ -53,6 +55,19 @@ class TradeFilterSpec:
         if self.trader_ids is not None:
             add("{} = ANY(%s)", "trader_id", list(self.trader_ids))
         return conditions, params
+
+    def matches(self, trade: TradeRow) -> bool:
+        """The same test as :meth:`conditions`, on a row already loaded (live events)."""
+        return (
+            (self.coins is None or trade.coin in self.coins)
+            and (self.actions is None or trade.action in self.actions)
+            and (self.sides is None or trade.side in self.sides)
+            and (self.is_liquidation is None or trade.is_liquidation == self.is_liquidation)
+            and (self.min_notional is None or trade.notional >= self.min_notional)
+            and (self.since is None or trade.timestamp >= self.since)
+            and (self.until is None or trade.timestamp < self.until)
+            and (self.trader_ids is None or trade.trader_id in self.trader_ids)
+        )
 
 
 NO_TRADE_FILTER = TradeFilterSpec()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from schema.errors import add_codes, should_mask_error
 from schema.query import Query
+from schema.subscription import Subscription
 from schema.types.market import Market
 from schema.types.position import Position
 from schema.types.trade import Trade
@@ -29,6 +32,10 @@ class PerpgraphSchema(strawberry.Schema):
         add_codes(result.errors)
         return result
 
+    async def stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        """The WebSocket path: the same codes on every streamed result."""
+        return _coded(await super().stream(*args, **kwargs))
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -37,9 +44,17 @@ class PerpgraphSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
+async def _coded(results: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+    async with aclosing(results):
+        async for result in results:
+            add_codes(getattr(result, "errors", None))
+            yield result
+
+
 def build_schema() -> strawberry.Schema:
     return PerpgraphSchema(
         query=Query,
+        subscription=Subscription,
         types=[Trader, Position, Trade, Market],
         extensions=[
             lambda: ParserCache(maxsize=256),

@@ -24,5 +24,12 @@ def add_codes(errors: list[GraphQLError] | None) -> None:
     for error in errors or []:
         extensions = error.extensions if error.extensions is not None else {}
         if "code" not in extensions:
-            code = "BAD_USER_INPUT" if error.original_error is None else "INTERNAL_SERVER_ERROR"
-            error.extensions = {**extensions, "code": code}
+            error.extensions = {**extensions, "code": _code_of(error)}
+
+
+def _code_of(error: GraphQLError) -> str:
+    # Syntax and validation errors carry no original error; variable coercion errors do (the
+    # scalar's own ValueError), but graphql-core always words them "Variable '$name' ...".
+    if error.original_error is None or error.message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"
+    return "INTERNAL_SERVER_ERROR"
