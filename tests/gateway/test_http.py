@@ -33,7 +33,10 @@ async def test_graphiql_page_is_served_with_local_assets(gateway_url: str) -> No
 async def test_health(gateway_url: str) -> None:
     async with httpx.AsyncClient(base_url=gateway_url) as client:
         response = await client.get("/healthz")
-    assert response.json() == {"status": "ok"}
+    health = response.json()
+    assert health["status"] == "ok"
+    assert health["live"] is True
+    assert isinstance(health["subscribers"], int)
 
 
 @pytest.mark.parametrize(
