@@ -15,9 +15,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from psycopg_pool import AsyncConnectionPool
+from strawberry.schema.base import BaseSchema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -29,8 +30,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from db.hub import Hub
 from db.pool import open_pool
 from gateway.settings import Settings
+from gateway.shared_streams import SharedStreams, SharingSchema
 from resolvers.context import Context
 from resolvers.live import EventFeed
+from schema.subscription import TOO_SLOW_REASON
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ class GatewayState:
         self._pool: AsyncConnectionPool | None = None
         self._hub: Hub | None = None
         self._feed: EventFeed | None = None
+        self.shared = SharedStreams()
 
     @property
     def started(self) -> bool:
@@ -70,6 +74,10 @@ class GatewayState:
         assert self._feed is not None, "the gateway has not started"
         return self._feed
 
+    def shared_context(self) -> Context:
+        """The context of a shared subscription group (no socket of its own)."""
+        return Context.for_pool(self.pool, feed=self.feed)
+
     @asynccontextmanager
     async def running(self, database_url: str, settings: Settings) -> AsyncIterator[None]:
         self._pool = await open_pool(
@@ -82,9 +90,11 @@ class GatewayState:
                 feed = EventFeed(self._hub, self._pool, queue_size=settings.subscriber_queue_size)
                 await feed.start()
                 self._feed = feed
+                self.shared = SharedStreams(queue_size=settings.subscriber_buffer_events)
                 try:
                     yield
                 finally:
+                    await self.shared.close()
                     self._feed = None
                     await feed.stop()
             finally:
@@ -110,6 +120,15 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if state is not None:
             state.connections += 1
             self._counted = True
+            self.schema = cast(
+                "BaseSchema",
+                SharingSchema(
+                    self.schema,
+                    state.shared,
+                    state.shared_context,
+                    lambda: self._close_too_slow(TOO_SLOW_REASON),
+                ),
+            )
 
     async def handle_message(self, message: Message) -> None:
         # Strawberry indexes every message as a dict: a JSON array or a string would raise

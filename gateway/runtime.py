@@ -112,6 +112,8 @@ async def _serving(settings: Settings, url: str) -> AsyncIterator[asyncio.Task[N
         port=settings.port,
         log_level="warning",
         lifespan="on",
+        ws_ping_interval=settings.websocket_ping_seconds,
+        ws_ping_timeout=settings.websocket_ping_seconds,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

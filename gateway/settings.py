@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Event batches a live subscriber may fall behind before it is dropped.",
     )
+    subscriber_buffer_events: int = Field(
+        default=4_096,
+        ge=1,
+        description="Events a member of a shared subscription may have unsent before it is "
+        "dropped.",
+    )
     websocket_ping_seconds: float = Field(
         default=20.0,
         gt=0,

@@ -22,6 +22,7 @@ from schema.types.trader import Trader
 EVENT_CURSOR = "events"
 MAX_BOARD_TOP = 1_000
 TOO_SLOW_REASON = "subscriber too slow: resubscribe with after = the last cursor received"
+"""The close reason of a subscriber dropped for falling behind (close code 4009)."""
 
 
 def event_cursor(trade_id: int) -> str:

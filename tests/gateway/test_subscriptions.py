@@ -12,6 +12,7 @@ from decimal import Decimal
 from itertools import count
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 import uvicorn
@@ -408,3 +409,29 @@ async def test_a_subscriber_that_falls_behind_is_dropped_while_a_fast_one_keeps_
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 4009
         assert "after" in closed.value.rcvd.reason
+
+
+async def test_identical_live_subscriptions_share_one_execution(gateway: LiveGateway) -> None:
+    health_url = gateway.url.replace("ws://", "http://").replace("/graphql", "/healthz")
+
+    async def listeners() -> int:
+        async with httpx.AsyncClient() as http:
+            return int((await http.get(health_url)).json()["subscribers"])
+
+    async with (
+        client(gateway.url) as first,
+        client(gateway.url) as second,
+        client(gateway.url) as third,
+        client(gateway.url) as other,
+    ):
+        for live in (first, second, third):
+            await live.subscribe({"filter": {"coins": ["BTC"]}})
+        await other.subscribe({"filter": {"coins": ["ETH"]}})
+        await asyncio.sleep(0.3)
+        # then three identical subscriptions hold one feed listener, the different one another
+        assert await listeners() == 2
+        await gateway.write(fill(BUY, "1"), fill(BUY, "2", address=BOB, coin="ETH"))
+        received = [await live.events(1) for live in (first, second, third)]
+        assert await other.events(1) != received[0]
+    assert received[0] == received[1] == received[2]
+    assert received[0][0]["trade"]["coin"] == "BTC"

@@ -1,0 +1,256 @@
+"""Shared execution of identical live subscriptions.
+
+Executing a subscription's selection for one event costs tens of microseconds per subscriber
+(research/strawberry.md §2); a thousand subscribers each running their own copy of the same
+document would not fit in one process. Subscribers whose operation is the same (document,
+variables and operation name) and who asked for live events only (no ``after`` cursor to
+replay from) therefore join one :class:`_Group`: the group runs the operation once and every
+member receives the same results. A member that falls behind is dropped on its own; the
+others go on.
+
+A subscription with ``after`` runs on its own: its replay is its own history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    NullValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    VariableNode,
+    parse,
+)
+
+log = logging.getLogger(__name__)
+
+GroupKey = tuple[str, str, str | None]
+_END = object()
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(query: str) -> DocumentNode | None:
+    try:
+        return parse(query)
+    except GraphQLError:
+        return None
+
+
+def shareable_key(
+    query: str, variables: dict[str, Any] | None, operation_name: str | None
+) -> GroupKey | None:
+    """The group key of a live-only subscription, or None when it must run on its own."""
+    document = _parsed(query)
+    operation = None if document is None else _only_subscription(document, operation_name)
+    if operation is None or _asks_for_replay(operation, variables or {}):
+        return None
+    try:
+        encoded = json.dumps(variables or {}, sort_keys=True)
+    except (TypeError, ValueError):
+        return None
+    return (query, encoded, operation_name)
+
+
+def _only_subscription(
+    document: DocumentNode, operation_name: str | None
+) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    if len(operations) != 1 or operations[0].operation is not OperationType.SUBSCRIPTION:
+        return None
+    return operations[0]
+
+
+def _asks_for_replay(operation: OperationDefinitionNode, variables: dict[str, Any]) -> bool:
+    """Whether a root field has a non-null ``after`` (or is not a plain field)."""
+    for selection in operation.selection_set.selections:
+        if not isinstance(selection, FieldNode):
+            return True
+        for argument in selection.arguments or ():
+            if argument.name.value != "after":
+                continue
+            value = argument.value
+            if isinstance(value, VariableNode):
+                if variables.get(value.name.value) is not None:
+                    return True
+            elif not isinstance(value, NullValueNode):
+                return True
+    return False
+
+
+class _Member:
+    def __init__(self, queue_size: int, on_overflow: Callable[[], None] | None) -> None:
+        self.queue: deque[Any] = deque()
+        self.queue_size = queue_size
+        self.ready = asyncio.Event()
+        self.on_overflow = on_overflow
+        self.overflowed = False
+
+    def offer(self, item: Any) -> None:
+        if self.overflowed:
+            return
+        if item is not _END and len(self.queue) >= self.queue_size:
+            log.warning("a shared-subscription member fell behind and was dropped")
+            self.drop()
+        else:
+            self.queue.append(item)
+        self.ready.set()
+
+    def drop(self) -> None:
+        """Stop this member (it fell behind): its stream ends and its socket is told why."""
+        self.overflowed = True
+        self.queue.clear()
+        self.ready.set()
+        if self.on_overflow is not None:
+            self.on_overflow()
+
+
+class _Group:
+    def __init__(self, streams: SharedStreams, key: GroupKey) -> None:
+        self.streams = streams
+        self.key = key
+        self.members: dict[_Member, None] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self, source: AsyncGenerator[Any, None]) -> None:
+        try:
+            async with aclosing(source):
+                async for result in source:
+                    for member in list(self.members):
+                        member.offer(result)
+        finally:
+            for member in list(self.members):
+                member.offer(_END)
+            self.streams.forget(self)
+
+    async def member_stream(self, member: _Member) -> AsyncGenerator[Any, None]:
+        try:
+            while True:
+                if member.overflowed:
+                    return
+                if member.queue:
+                    item = member.queue.popleft()
+                    if item is _END:
+                        return
+                    yield item
+                    continue
+                member.ready.clear()
+                await member.ready.wait()
+        finally:
+            self.leave(member)
+
+    def drop_all(self) -> None:
+        """The group itself fell behind the live feed: every member is dropped."""
+        for member in list(self.members):
+            member.drop()
+
+    def leave(self, member: _Member) -> None:
+        self.members.pop(member, None)
+        if not self.members and self.task is not None and not self.task.done():
+            self.task.cancel()
+            self.streams.forget(self)
+
+
+class SharedStreams:
+    """The groups of one gateway process."""
+
+    def __init__(self, *, queue_size: int = 256) -> None:
+        self.queue_size = queue_size
+        self._groups: dict[GroupKey, _Group] = {}
+
+    @property
+    def group_count(self) -> int:
+        return len(self._groups)
+
+    async def close(self) -> None:
+        """Stop every group (at shutdown); their members' streams end."""
+        for group in list(self._groups.values()):
+            if group.task is not None:
+                group.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await group.task
+
+    def forget(self, group: _Group) -> None:
+        if self._groups.get(group.key) is group:
+            del self._groups[group.key]
+
+    def join(
+        self,
+        key: GroupKey,
+        start: Callable[[_Group], Any],
+        on_overflow: Callable[[], None] | None,
+    ) -> AsyncGenerator[Any, None]:
+        """A member's stream of the group ``key``; ``start(group)`` opens the source if the
+        group is new (a coroutine returning the operation's result stream)."""
+        group = self._groups.get(key)
+        if group is None or group.task is None or group.task.done():
+            group = _Group(self, key)
+            self._groups[key] = group
+
+            async def run() -> None:
+                await group.run(await start(group))
+
+            group.task = asyncio.create_task(run(), name="perpgraph-shared-subscription")
+        member = _Member(self.queue_size, on_overflow)
+        group.members[member] = None
+        return group.member_stream(member)
+
+
+class SharingSchema:
+    """Stands in for the schema in one WebSocket handler: ``stream()`` of a shareable live
+    subscription joins its group; everything else goes to the real schema."""
+
+    def __init__(
+        self,
+        schema: Any,
+        streams: SharedStreams,
+        shared_context: Callable[[], Any],
+        on_overflow: Callable[[], None] | None,
+    ) -> None:
+        self._schema = schema
+        self._streams = streams
+        self._shared_context = shared_context
+        self._on_overflow = on_overflow
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._schema, name)
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        **kwargs: Any,
+    ) -> AsyncGenerator[Any, None]:
+        key = shareable_key(query, variable_values, operation_name) if query else None
+        if key is None:
+            result: AsyncGenerator[Any, None] = await self._schema.stream(
+                query, variable_values, context_value, root_value, operation_name, **kwargs
+            )
+            return result
+
+        async def start(group: _Group) -> AsyncGenerator[Any, None]:
+            context = self._shared_context()
+            # If the group's own feed listener falls behind, every member is told to resume.
+            context.extras["close_too_slow"] = lambda _reason: group.drop_all()
+            source: AsyncGenerator[Any, None] = await self._schema.stream(
+                query, variable_values, context, root_value, operation_name
+            )
+            return source
+
+        return self._streams.join(key, start, self._on_overflow)
