@@ -156,7 +156,7 @@ class Client:
             return message
 
     async def events(self, how_many: int, seconds: float = 10) -> list[dict[str, Any]]:
-        received = []
+        received: list[dict[str, Any]] = []
         while len(received) < how_many:
             message = await self.message(seconds)
             assert message["type"] == "next", message
