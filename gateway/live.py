@@ -13,11 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
+import orjson
 from psycopg_pool import AsyncConnectionPool
+from starlette.websockets import WebSocketDisconnect
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.base import BaseSchema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -39,6 +43,10 @@ log = logging.getLogger(__name__)
 
 #: Strong references to fire-and-forget close tasks until they finish.
 _BACKGROUND: set[asyncio.Task[None]] = set()
+
+#: Encoded ``next`` payloads by data object: members of a shared group send the same one.
+_ENCODED_PAYLOADS: OrderedDict[int, tuple[object, str]] = OrderedDict()
+_ENCODED_PAYLOADS_KEPT = 1_024
 
 CLOSE_AT_CAPACITY = 1013
 CLOSE_TOO_SLOW = 4009
@@ -155,6 +163,26 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             if state is not None and getattr(self, "_counted", False):
                 state.connections -= 1
                 self._counted = False
+
+    async def send_message(self, message: Message) -> None:
+        """Send ``next`` messages with the payload encoded once for every subscriber of a
+        shared group (they carry the very same data object); everything else as usual."""
+        if message["type"] == "next" and message["payload"].keys() == {"data"}:
+            data = message["payload"]["data"]
+            encoded = _ENCODED_PAYLOADS.get(id(data))
+            if encoded is None or encoded[0] is not data:
+                encoded = (data, orjson.dumps(data).decode())
+                _ENCODED_PAYLOADS[id(data)] = encoded
+                if len(_ENCODED_PAYLOADS) > _ENCODED_PAYLOADS_KEPT:
+                    _ENCODED_PAYLOADS.popitem(last=False)
+            operation_id = orjson.dumps(message["id"]).decode()
+            text = f'{{"id":{operation_id},"type":"next","payload":{{"data":{encoded[1]}}}}}'
+            try:
+                await self.websocket.ws.send_text(text)  # type: ignore[attr-defined]
+            except WebSocketDisconnect as error:
+                raise WebSocketDisconnected from error
+            return
+        await super().send_message(message)
 
     def _close_too_slow(self, reason: str) -> None:
         """Close the socket of a subscriber that fell behind, without waiting on it."""

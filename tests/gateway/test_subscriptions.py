@@ -435,3 +435,12 @@ async def test_identical_live_subscriptions_share_one_execution(gateway: LiveGat
         assert await other.events(1) != received[0]
     assert received[0] == received[1] == received[2]
     assert received[0][0]["trade"]["coin"] == "BTC"
+
+
+async def test_messages_are_text_frames(gateway: LiveGateway) -> None:
+    # browsers' graphql-ws client only reads text frames
+    async with client(gateway.url) as live:
+        await _subscribed(live)
+        await gateway.write(fill(BUY, "1"))
+        raw = await asyncio.wait_for(live.socket.recv(), timeout=10)
+    assert isinstance(raw, str)
