@@ -95,7 +95,12 @@ class GatewayState:
             self._hub = Hub(database_url)
             await self._hub.start()
             try:
-                feed = EventFeed(self._hub, self._pool, queue_size=settings.subscriber_queue_size)
+                feed = EventFeed(
+                    self._hub,
+                    self._pool,
+                    queue_size=settings.subscriber_queue_size,
+                    update_interval=settings.live_update_seconds,
+                )
                 await feed.start()
                 self._feed = feed
                 self.shared = SharedStreams(queue_size=settings.subscriber_buffer_events)

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         description="Events a member of a shared subscription may have unsent before it is "
         "dropped.",
     )
+    live_update_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="markPrices and positionUpdates send at most once per this many seconds.",
+    )
     websocket_ping_seconds: float = Field(
         default=20.0,
         gt=0,

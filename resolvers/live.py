@@ -172,13 +172,23 @@ class FeedListener:
 class EventFeed:
     """Loads each committed batch of trades once and hands it to every listener."""
 
-    def __init__(self, hub: Hub, pool: AsyncConnectionPool, *, queue_size: int = 256) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        pool: AsyncConnectionPool,
+        *,
+        queue_size: int = 256,
+        update_interval: float = 1.0,
+    ) -> None:
         self.hub = hub
         self.pool = pool
         self.queue_size = queue_size
+        #: Seconds between reads of state that streams poll (marks, watched positions).
+        self.update_interval = update_interval
         self.last_id = 0
         #: Bumped whenever the leaderboards are recomputed.
         self.leaderboard_version = 0
+        self._board_changed = asyncio.Condition()
         self._listeners: dict[FeedListener, None] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -203,6 +213,12 @@ class EventFeed:
                 await task
         for listener in list(self._listeners):
             listener.close()
+
+    async def board_change(self, seen_version: int) -> int:
+        """Wait until the boards are recomputed after ``seen_version``; the new version."""
+        async with self._board_changed:
+            await self._board_changed.wait_for(lambda: self.leaderboard_version != seen_version)
+        return self.leaderboard_version
 
     def listen(self, on_overflow: Callable[[], None] | None = None) -> FeedListener:
         """A new listener; ``on_overflow`` is called at once if it falls too far behind (its
@@ -249,6 +265,8 @@ class EventFeed:
             async for _ in subscription:
                 # A recomputation, or a reconnection after which one may have been missed.
                 self.leaderboard_version += 1
+                async with self._board_changed:
+                    self._board_changed.notify_all()
 
 
 async def position_events(

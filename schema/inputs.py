@@ -35,7 +35,7 @@ def _list(values: list[str] | None, argument: str) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(values))
 
 
-def _coins(values: list[str] | None, argument: str) -> tuple[str, ...] | None:
+def coins_argument(values: list[str] | None, argument: str) -> tuple[str, ...] | None:
     coins = _list(values, argument)
     return None if coins is None else tuple(c.strip().upper() for c in coins)
 
@@ -101,7 +101,7 @@ class TradeFilter:
             raise BadUserInputError("`filter.since` must be before `filter.until`")
         actions = _list([a.name for a in self.actions] if self.actions else None, "actions")
         return TradeFilterSpec(
-            coins=_coins(self.coins, "filter.coins"),
+            coins=coins_argument(self.coins, "filter.coins"),
             actions=actions,
             sides=_list([s.name for s in self.sides] if self.sides else None, "sides"),
             is_liquidation=self.is_liquidation,
@@ -135,7 +135,7 @@ class PositionFilter:
         return PositionQuery(
             status=self.status.name,
             trader_ids=trader_ids,
-            coins=_coins(self.coins, "filter.coins"),
+            coins=coins_argument(self.coins, "filter.coins"),
             sides=_list([s.name for s in self.sides] if self.sides else None, "filter.sides"),
             min_notional=_non_negative(self.min_notional, "filter.minNotional"),
             order_field=order.field.name,

@@ -43,6 +43,41 @@ from schema.types.trader import Trader
 Info = strawberry.Info[Context, None]
 
 
+async def resolve_leaderboard(
+    context: Context,
+    timeframe: Timeframe,
+    tier: LeaderboardTier,
+    board_filter: LeaderboardFilter | None,
+    order_by: LeaderboardOrder | None,
+    first: int,
+    after: str | None,
+) -> LeaderboardConnection:
+    """One page of a board: shared by the `leaderboard` query and `leaderboardUpdated`."""
+    order = order_by or LeaderboardOrder(
+        field=LeaderboardOrderField.RANK, direction=OrderDirection.ASC
+    )
+    query = LeaderboardQuery(
+        timeframe=timeframe.name,
+        tier=tier.name,
+        order_field=order.field.name,
+        descending=order.direction is OrderDirection.DESC,
+        first=first,
+        after=after,
+        ranges=board_filter.ranges() if board_filter else (),
+    )
+    page = await leaderboard_page(context, query)
+    connection = to_connection(
+        page, LeaderboardEntry.from_row, lambda: leaderboard_count(context, query)
+    )
+    return LeaderboardConnection(
+        edges=connection.edges,
+        page_info=connection.page_info,
+        _count=connection._count,
+        timeframe=timeframe,
+        _updated_at=lambda: leaderboard_updated_at(context, timeframe.name),
+    )
+
+
 @strawberry.type(description="Everything perpgraph serves, starting points of the graph.")
 class Query:
     @strawberry.field(description="Any object by its global id; null when it does not exist.")
@@ -108,29 +143,8 @@ class Query:
         first: PageSize = 50,
         after: After = None,
     ) -> LeaderboardConnection:
-        order = order_by or LeaderboardOrder(
-            field=LeaderboardOrderField.RANK, direction=OrderDirection.ASC
-        )
-        query = LeaderboardQuery(
-            timeframe=timeframe.name,
-            tier=tier.name,
-            order_field=order.field.name,
-            descending=order.direction is OrderDirection.DESC,
-            first=first,
-            after=after,
-            ranges=filter.ranges() if filter else (),
-        )
-        context = info.context
-        page = await leaderboard_page(context, query)
-        connection = to_connection(
-            page, LeaderboardEntry.from_row, lambda: leaderboard_count(context, query)
-        )
-        return LeaderboardConnection(
-            edges=connection.edges,
-            page_info=connection.page_info,
-            _count=connection._count,
-            timeframe=timeframe,
-            _updated_at=lambda: leaderboard_updated_at(context, timeframe.name),
+        return await resolve_leaderboard(
+            info.context, timeframe, tier, filter, order_by, first, after
         )
 
     @strawberry.field(description="Positions across all traders; open ones by default.")

@@ -9,12 +9,20 @@ from typing import Annotated
 import strawberry
 
 from resolvers.context import Context
-from resolvers.cursors import decode_cursor, encode_cursor
+from resolvers.cursors import check_page_size, decode_cursor, encode_cursor
 from resolvers.errors import BadUserInputError, PerpgraphError
 from resolvers.live import LiveEvent, TraderSelector, position_events
-from resolvers.lookups import MAX_TRADERS_PER_FILTER, normalize_address, normalize_public_id
-from schema.enums import Side, Timeframe, TradeAction
-from schema.inputs import TradeFilter
+from resolvers.lookups import (
+    MAX_TRADERS_PER_FILTER,
+    find_trader_ids,
+    normalize_address,
+    normalize_public_id,
+)
+from resolvers.streams import leaderboard_updates, mark_updates, position_updates
+from schema.enums import LeaderboardTier, Side, Timeframe, TradeAction
+from schema.inputs import TradeFilter, coins_argument
+from schema.types.leaderboard import LeaderboardConnection
+from schema.types.market import Market
 from schema.types.position import Position
 from schema.types.trade import Trade
 from schema.types.trader import Trader
@@ -124,9 +132,8 @@ class Subscription:
             strawberry.argument(description="Resume after this event's cursor."),
         ] = None,
     ) -> AsyncGenerator[PositionEvent, None]:
-        context = info.context
-        if context.feed is None:
-            raise PerpgraphError("live events are not available on this server")
+        context = _live_context(info)
+        assert context.feed is not None
         given = filter or PositionEventFilter()
         after_id = decode_cursor(after, EVENT_CURSOR, (int,))[0] if after else None
         top_of_board = None
@@ -164,3 +171,76 @@ class Subscription:
             if event.position is not None:
                 loaders.position_by_id.prime(event.position.id, event.position)
             yield PositionEvent.from_event(event)
+
+    @strawberry.subscription(
+        description="The top of a window's board: now, then again after every recomputation "
+        "(see `leaderboard.updatedAt`)."
+    )
+    async def leaderboard_updated(
+        self,
+        info: strawberry.Info[Context, None],
+        timeframe: Annotated[Timeframe, strawberry.argument(description="The window.")] = (
+            Timeframe.WEEK
+        ),
+        first: Annotated[
+            int, strawberry.argument(description="How many of the best entries, 1-100.")
+        ] = 10,
+    ) -> AsyncGenerator[LeaderboardConnection, None]:
+        from schema.query import resolve_leaderboard
+
+        context = _live_context(info)
+        assert context.feed is not None
+        check_page_size(first)
+        async for _ in leaderboard_updates(context.feed):
+            context.fresh_loaders()
+            yield await resolve_leaderboard(
+                context, timeframe, LeaderboardTier.ALL, None, None, first, None
+            )
+
+    @strawberry.subscription(
+        description="Mark prices: the markets now, then whenever a mark changes (at most once "
+        "per PERPGRAPH_LIVE_UPDATE_SECONDS, default 1 s)."
+    )
+    async def mark_prices(
+        self,
+        info: strawberry.Info[Context, None],
+        coins: Annotated[
+            list[str] | None,
+            strawberry.argument(description="Only these coins (all when omitted), at most 100."),
+        ] = None,
+    ) -> AsyncGenerator[list[Market], None]:
+        context = _live_context(info)
+        assert context.feed is not None
+        selected = coins_argument(coins, "coins")
+        async for markets in mark_updates(context.feed, selected, context.feed.update_interval):
+            yield [Market.from_row(row) for row in markets]
+
+    @strawberry.subscription(
+        description="The open positions of a watchlist of traders, with fresh mark, notional, "
+        "unrealized PnL and liquidation price: now, then whenever they change (at most once "
+        "per PERPGRAPH_LIVE_UPDATE_SECONDS, default 1 s)."
+    )
+    async def position_updates(
+        self,
+        info: strawberry.Info[Context, None],
+        traders: Annotated[
+            list[str],
+            strawberry.argument(description="Addresses or public ids, 1-100."),
+        ],
+    ) -> AsyncGenerator[list[Position], None]:
+        context = _live_context(info)
+        assert context.feed is not None
+        if not traders:
+            raise BadUserInputError("`traders` must name at least one trader", argument="traders")
+        trader_ids = await find_trader_ids(context, traders)
+        async for positions in position_updates(
+            context.feed, trader_ids, context.feed.update_interval
+        ):
+            context.fresh_loaders()
+            yield [Position.from_row(row) for row in positions]
+
+
+def _live_context(info: strawberry.Info[Context, None]) -> Context:
+    if info.context.feed is None:
+        raise PerpgraphError("live streams are not available on this server")
+    return info.context

@@ -444,3 +444,59 @@ async def test_messages_are_text_frames(gateway: LiveGateway) -> None:
         await gateway.write(fill(BUY, "1"))
         raw = await asyncio.wait_for(live.socket.recv(), timeout=10)
     assert isinstance(raw, str)
+
+
+LEADERBOARD_UPDATED = """
+subscription { leaderboardUpdated(timeframe: WEEK, first: 3) {
+  updatedAt nodes { rank trader { address } } } }
+"""
+MARK_PRICES = 'subscription { markPrices(coins: ["btc"]) { coin markPrice } }'
+POSITION_UPDATES = """
+subscription($traders: [String!]!) { positionUpdates(traders: $traders) {
+  coin side size markPrice notional unrealizedPnl } }
+"""
+
+
+async def test_leaderboard_mark_and_watchlist_streams(
+    market_database: str,
+) -> None:
+    from ingest.scoring import recompute_leaderboards
+    from ingest.writer import update_marks
+
+    async with running_gateway(market_database, live_update_seconds=0.2) as gateway:
+        await gateway.write(fill(BUY, "2", "100"))
+        async with client(gateway.url) as live:
+            boards = await live.subscribe(query=LEADERBOARD_UPDATED)
+            marks = await live.subscribe(query=MARK_PRICES)
+            watched = await live.subscribe({"traders": [ALICE]}, query=POSITION_UPDATES)
+            first = {
+                m["id"]: m["payload"]["data"] for m in [await live.message() for _ in range(3)]
+            }
+            assert first[boards]["leaderboardUpdated"]["nodes"] == []
+            assert first[marks]["markPrices"] == [{"coin": "BTC", "markPrice": "100"}]
+            assert first[watched]["positionUpdates"][0]["size"] == "2"
+            # when the boards are recomputed and the mark moves
+            connection = await connect(gateway.database_url)
+            await recompute_leaderboards(connection, as_of=START + timedelta(days=1))
+            await update_marks(connection, {"BTC": Decimal(110)})
+            await connection.close()
+            later = {}
+            while len(later) < 3:
+                message = await live.message()
+                later[message["id"]] = message["payload"]["data"]
+    assert later[boards]["leaderboardUpdated"]["nodes"][0]["trader"]["address"] == ALICE
+    assert later[marks]["markPrices"] == [{"coin": "BTC", "markPrice": "110"}]
+    position = later[watched]["positionUpdates"][0]
+    assert (position["markPrice"], position["notional"], position["unrealizedPnl"]) == (
+        "110",
+        "220",
+        "20",
+    )
+
+
+async def test_watchlist_needs_a_trader(gateway: LiveGateway) -> None:
+    async with client(gateway.url) as live:
+        await live.subscribe({"traders": []}, query=POSITION_UPDATES)
+        message = await live.message()
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
