@@ -480,7 +480,7 @@ async def test_leaderboard_mark_and_watchlist_streams(
             await recompute_leaderboards(connection, as_of=START + timedelta(days=1))
             await update_marks(connection, {"BTC": Decimal(110)})
             await connection.close()
-            later = {}
+            later: dict[str, Any] = {}
             while len(later) < 3:
                 message = await live.message()
                 later[message["id"]] = message["payload"]["data"]
