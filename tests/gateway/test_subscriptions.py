@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -500,3 +502,29 @@ async def test_watchlist_needs_a_trader(gateway: LiveGateway) -> None:
         message = await live.message()
     errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+EXAMPLE_SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "subscribe.py"
+
+
+async def test_the_readme_python_example_follows_a_trader(gateway: LiveGateway) -> None:
+    # given the example script from the README, following alice
+    script = EXAMPLE_SCRIPT
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        gateway.url,
+        ALICE,
+        "--max-events",
+        "2",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    await asyncio.sleep(1.5)
+    # when alice opens and adds, and bob trades too
+    await gateway.write(fill(BUY, "1"), fill(BUY, "1", address=BOB), fill(BUY, "2"))
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    # then it prints alice's two events and exits
+    assert process.returncode == 0, stderr.decode()
+    lines = stdout.decode().splitlines()
+    assert lines == ["OPEN BTC LONG 1 @ 100", "ADD BTC LONG 2 @ 100"]
