@@ -17,15 +17,20 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from db.pool import open_pool
+from gateway.access import AccessControl
+from gateway.auth import key_from_connection_params
 from gateway.graphiql import (
     graphiql_static_app,
     missing_assets,
     missing_assets_message,
     offline_graphiql_html,
 )
+from gateway.guard import SCOPE_KEY, AccessGuard
 from gateway.settings import Settings
+from gateway.ws import AccessTransportWSHandler
+from resolvers.access import ACCESS_KEY
 from resolvers.context import Context
-from schema import schema
+from schema import build_schema
 
 GRAPHIQL_ASSET_PREFIX = "/graphiql-static"
 
@@ -56,14 +61,17 @@ query LeaderboardPage {
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our context, offline GraphiQL and JSON encoding."""
+    """Strawberry's ASGI view with our context, access control, offline GraphiQL and JSON."""
 
-    def __init__(self, pool_holder: dict[str, AsyncConnectionPool]) -> None:
+    graphql_transport_ws_handler_class = AccessTransportWSHandler
+
+    def __init__(self, pool_holder: dict[str, AsyncConnectionPool], access: AccessControl) -> None:
         super().__init__(
-            schema,
+            build_schema(access.extensions()),
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         )
         self._pool_holder = pool_holder
+        self.access = access
 
     def decode_json(self, data: str | bytes) -> object:
         """orjson: faster, and invalid UTF-8 is a JSON error (400), not a crash (500)."""
@@ -73,13 +81,32 @@ class GatewayGraphQL(GraphQL[Context, None]):
         return orjson.dumps(data)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context.for_pool(self._pool_holder["pool"], request, response)
+        context = Context.for_pool(self._pool_holder["pool"], request, response)
+        if (grant := request.scope.get(SCOPE_KEY)) is not None:  # admitted by AccessGuard
+            context.extras[ACCESS_KEY] = grant
+        return context
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object]:
+        """Authenticate a socket from its ``connection_init`` payload (gateway.ws closes it
+        with the refusal's code)."""
+        client = context.request.client if context.request is not None else None
+        grant = await self.access.admit_socket(
+            key_from_connection_params(context.connection_params),
+            client.host if client else "unknown",
+        )
+        context.extras[ACCESS_KEY] = grant
+        return {"plan": grant.plan_name}
 
     async def render_graphql_ide(self, request: Request) -> Response:
         if missing := missing_assets():
             return PlainTextResponse(missing_assets_message(missing), status_code=503)
+        key = self.access.settings.graphiql_api_key
         return HTMLResponse(
-            offline_graphiql_html(asset_prefix=GRAPHIQL_ASSET_PREFIX, default_query=DEFAULT_QUERY)
+            offline_graphiql_html(
+                asset_prefix=GRAPHIQL_ASSET_PREFIX,
+                default_query=DEFAULT_QUERY,
+                default_headers=None if key is None else f'{{"Authorization": "Bearer {key}"}}',
+            )
         )
 
 
@@ -106,13 +133,14 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
             await connection.execute("SELECT 1")
         return JSONResponse({"status": "ok"})
 
-    graphql = GatewayGraphQL(pool_holder)
+    access = AccessControl(settings, lambda: pool_holder["pool"])
+    graphql = GatewayGraphQL(pool_holder, access)
     return Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", AccessGuard(graphql, access), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Mount(GRAPHIQL_ASSET_PREFIX, graphiql_static_app()),
         ],
-        lifespan=lifespan,
+        lifespan=access.around(lifespan),
     )
