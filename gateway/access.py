@@ -19,6 +19,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from psycopg_pool import AsyncConnectionPool
+from starlette.types import ASGIApp
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -160,6 +161,16 @@ class AccessControl:
         self.persisted_queries = PersistedQueryStore()
         self.sockets_per_caller: dict[str, int] = {}
         self.sockets = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.access_control
+
+    def guard(self, app: ASGIApp) -> ASGIApp:
+        """``app`` behind the HTTP access guard (or as it is, with access control off)."""
+        from gateway.guard import AccessGuard
+
+        return AccessGuard(app, self) if self.enabled else app
 
     async def admit(self, key: str | None, client: str) -> tuple[Grant, Verdict]:
         """Authenticate and count one request; raises AccessDenied (incl. RateLimited)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -25,7 +26,7 @@ from gateway.graphiql import (
     missing_assets_message,
     offline_graphiql_html,
 )
-from gateway.guard import SCOPE_KEY, AccessGuard
+from gateway.guard import SCOPE_KEY
 from gateway.settings import Settings
 from gateway.ws import AccessTransportWSHandler
 from resolvers.access import ACCESS_KEY
@@ -67,7 +68,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     def __init__(self, pool_holder: dict[str, AsyncConnectionPool], access: AccessControl) -> None:
         super().__init__(
-            build_schema(access.extensions()),
+            build_schema(access.extensions() if access.enabled else ()),
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         )
         self._pool_holder = pool_holder
@@ -89,6 +90,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> dict[str, object]:
         """Authenticate a socket from its ``connection_init`` payload (gateway.ws closes it
         with the refusal's code)."""
+        if not self.access.enabled:
+            return {}
         client = context.request.client if context.request is not None else None
         grant = await self.access.admit_socket(
             key_from_connection_params(context.connection_params),
@@ -110,8 +113,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
         )
 
 
-def create_app(settings: Settings, database_url: str) -> Starlette:
-    """The gateway for one database. The pool opens at start-up and closes at shutdown."""
+def create_app(
+    settings: Settings, database_url: str, *, clock: Callable[[], float] = time.time
+) -> Starlette:
+    """The gateway for one database. The pool opens at start-up and closes at shutdown.
+    ``clock`` (epoch seconds) drives access windows and limits; tests pass a controlled one."""
     pool_holder: dict[str, AsyncConnectionPool] = {}
 
     @asynccontextmanager
@@ -133,11 +139,11 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
             await connection.execute("SELECT 1")
         return JSONResponse({"status": "ok"})
 
-    access = AccessControl(settings, lambda: pool_holder["pool"])
+    access = AccessControl(settings, lambda: pool_holder["pool"], clock=clock)
     graphql = GatewayGraphQL(pool_holder, access)
     return Starlette(
         routes=[
-            Route("/graphql", AccessGuard(graphql, access), methods=["GET", "POST"]),
+            Route("/graphql", access.guard(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Mount(GRAPHIQL_ASSET_PREFIX, graphiql_static_app()),

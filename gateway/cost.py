@@ -195,13 +195,21 @@ class SizeLimitCodes(SchemaExtension):
     """Codes the depth, alias and token limiters' errors QUERY_TOO_COMPLEX (they carry none)."""
 
     def on_operation(self) -> Iterator[None]:
-        yield
+        try:
+            yield
+        except GraphQLError as error:  # a parse error (the token limit) propagates from here
+            _code_size_limit(error)
+            raise
         context = self.execution_context
         errors = list(context.pre_execution_errors or [])
         if context.result is not None:
             errors += context.result.errors or []
         for error in errors:
-            if error.extensions and "code" in error.extensions:
-                continue
-            if any(marker in error.message for marker in _SIZE_LIMIT_MESSAGES):
-                error.extensions = {**(error.extensions or {}), "code": "QUERY_TOO_COMPLEX"}
+            _code_size_limit(error)
+
+
+def _code_size_limit(error: GraphQLError) -> None:
+    if error.extensions and "code" in error.extensions:
+        return
+    if any(marker in error.message for marker in _SIZE_LIMIT_MESSAGES):
+        error.extensions = {**(error.extensions or {}), "code": "QUERY_TOO_COMPLEX"}

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
     # Access control (gateway/auth.py, gateway/limits.py; docs/operations.md).
+    access_control: bool = Field(
+        default=True,
+        description="Keys and limits. Off: every request is served, nothing is counted "
+        "(a private deployment behind another gateway, or a benchmark's baseline).",
+    )
     plans: dict[str, PlanLimits] = Field(
         default_factory=lambda: dict(DEFAULT_PLANS), description="Plans and their limits."
     )
