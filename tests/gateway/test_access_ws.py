@@ -110,10 +110,10 @@ async def test_too_many_sockets_for_one_key_closes_4008_until_one_closes(seeded_
 
 async def test_server_at_capacity_closes_1013(seeded_url: str) -> None:
     first_key, second_key = new_key(seeded_url), new_key(seeded_url)
-    async with served(settings_for(seeded_url, max_websockets=1)) as address:
-        async with socket(address) as first:
-            assert (await init(first, {"apiKey": first_key}))["type"] == "connection_ack"
-            code, _ = await close_code(address, {"apiKey": second_key})
+    settings = settings_for(seeded_url, max_websockets=1)
+    async with served(settings) as address, socket(address) as first:
+        assert (await init(first, {"apiKey": first_key}))["type"] == "connection_ack"
+        code, _ = await close_code(address, {"apiKey": second_key})
     assert code == 1013
 
 
