@@ -188,6 +188,7 @@ _SIZE_LIMIT_MESSAGES: Final = (
     "exceeds maximum operation depth",  # QueryDepthLimiter
     "aliases found. Allowed:",  # MaxAliasesLimiter
     "Document contains more than",  # MaxTokensLimiter (a syntax error)
+    "Document is nested too deeply",  # graphql-core's own parser guard
 )
 
 

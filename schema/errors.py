@@ -24,5 +24,9 @@ def add_codes(errors: list[GraphQLError] | None) -> None:
     for error in errors or []:
         extensions = error.extensions if error.extensions is not None else {}
         if "code" not in extensions:
-            code = "BAD_USER_INPUT" if error.original_error is None else "INTERNAL_SERVER_ERROR"
+            # Variable coercion errors wrap graphql-core's own GraphQLError: bad input too.
+            before_execution = error.original_error is None or (
+                error.path is None and isinstance(error.original_error, GraphQLError)
+            )
+            code = "BAD_USER_INPUT" if before_execution else "INTERNAL_SERVER_ERROR"
             error.extensions = {**extensions, "code": code}
