@@ -83,7 +83,8 @@ def _hostile_documents(rng: random.Random) -> Iterator[dict[str, Any]]:
     yield {"query": "{ leaderboard { totalCount } }", "operationName": "Missing"}
     yield {"query": "query A { viewer { plan } } query A { viewer { plan } }"}
     yield {
-        "query": "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }"
+        "query": "{ __schema { types { fields { type { fields { type { fields { name } } } } } }"
+        " } }"
     }
     yield {"query": "subscription { viewer { plan } }"}
     yield {"query": "mutation { viewer }"}
