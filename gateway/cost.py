@@ -198,8 +198,8 @@ class SizeLimitCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         try:
             yield
-        except GraphQLError as error:  # a parse error (the token limit) propagates from here
-            _code_size_limit(error)
+        except GraphQLError as raised:  # a parse error (the token limit) propagates from here
+            _code_size_limit(raised)
             raise
         context = self.execution_context
         errors = list(context.pre_execution_errors or [])

@@ -74,12 +74,13 @@ async def test_expired_access_closes_4002(seeded_url: str) -> None:
 )
 async def test_key_is_read_from_every_usual_place(seeded_url: str, shape: str) -> None:
     key = new_key(seeded_url)
-    payload: dict[str, object] = {
+    payloads: dict[str, object] = {
         "apiKey": {"apiKey": key},
         "X-API-Key": {"X-API-Key": key},
         "authorization": {"authorization": f"Bearer {key}"},
         "headers": {"headers": {"Authorization": f"Bearer {key}"}},
-    }[shape]
+    }
+    payload = payloads[shape]
     async with served(settings_for(seeded_url)) as address, socket(address) as ws:
         ack = await init(ws, payload)
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": PING}}))
