@@ -97,6 +97,10 @@ class Grant:
     principal: Principal
     limiter: RateLimiter
     cost: CostReport | None = None
+    counts_requests: bool = False
+    """An HTTP request: it counts once in the request windows (sockets count operations)."""
+    verdict: Verdict | None = None
+    """The request windows once counted."""
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -167,37 +171,59 @@ class AccessControl:
 
         return AccessGuard(app, self) if self.enabled else app
 
-    async def admit(self, key: str | None, client: str) -> tuple[Grant, Verdict]:
-        """Authenticate and count one request; raises AccessDenied (incl. RateLimited)."""
+    async def admit(self, key: str | None, client: str) -> Grant:
+        """Authenticate one HTTP request (raises AccessDenied). It is counted later, in one
+        round trip with its cost (:meth:`charge_cost`), or by :meth:`count_request` when it
+        ends before execution (bad JSON, syntax or validation errors)."""
         principal = await self.authenticator.authenticate(key, client)
-        verdict = await self.limiter.hit(principal.caller, request_limits(principal.plan))
-        if not verdict.allowed:
-            raise RateLimited(verdict)
-        return Grant(principal, self.limiter), verdict
+        return Grant(principal, self.limiter, counts_requests=True)
+
+    async def count_request(self, grant: Grant) -> Verdict:
+        """Count a request that did not reach execution in the request windows."""
+        if grant.verdict is None:
+            grant.verdict = await self.limiter.hit(
+                grant.principal.caller, request_limits(grant.principal.plan)
+            )
+        return grant.verdict
 
     async def charge_cost(self, context: Any, cost: int) -> None:
-        """Spend ``cost`` points of the caller's hourly budget (the cost extension calls it)."""
+        """Count the request (HTTP) and spend ``cost`` points of the caller's hourly budget in
+        one round trip, before execution; raise a coded 429 error when a window is full.
+        The cost extension calls it once the document is parsed, validated and measured."""
         if not isinstance(context, Context):
             return
         grant = context.extras.get(ACCESS_KEY)
         if not isinstance(grant, Grant):
             return
-        principal = grant.principal
-        verdict = await self.limiter.hit(
-            principal.caller, [(Scope.COST, principal.plan.cost_per_hour)], amount=cost
+        plan = grant.principal.plan
+        windows = [(scope, limit, 1) for scope, limit in request_limits(plan)]
+        counting = grant.counts_requests and grant.verdict is None
+        verdict = await self.limiter.count(
+            grant.principal.caller,
+            [*(windows if counting else []), (Scope.COST, plan.cost_per_hour, cost)],
         )
-        window = verdict.windows[0]
-        grant.cost = CostReport(cost=cost, budget=usage_window(window))
-        if verdict.allowed:
-            return
-        refusal = RateLimited(verdict)
+        budget = verdict.windows[-1]
+        grant.cost = CostReport(cost=cost, budget=usage_window(budget))
+        if counting:
+            grant.verdict = Verdict(verdict.windows[:-1], verdict.now)
+            if not grant.verdict.allowed:
+                # Refused before running: give the points back.
+                await self.limiter.count(
+                    grant.principal.caller, [(Scope.COST, budget.limit, -cost)]
+                )
+                self._refuse(context, RateLimited(grant.verdict))
+        if budget.exceeded:
+            self._refuse(context, RateLimited(Verdict((budget,), verdict.now)), cost=cost)
+
+    @staticmethod
+    def _refuse(context: Context, refusal: RateLimited, **extra: int) -> None:
         response = context.response
         if response is not None and hasattr(response, "status_code"):  # HTTP, not a socket
             response.status_code = refusal.status
             response.headers["Retry-After"] = str(refusal.retry_after)
-            for name, value in rate_limit_headers(window, verdict.now):
+            for name, value in rate_limit_headers(refusal.window, refusal.verdict.now):
                 response.headers[name.decode()] = value.decode()
-        raise GraphQLError(refusal.message, extensions={**refusal.extensions, "cost": cost})
+        raise GraphQLError(refusal.message, extensions={**refusal.extensions, **extra})
 
     async def admit_socket(self, key: str | None, client: str) -> Grant:
         """Authenticate a WebSocket at ``connection_init`` and take one of its slots."""

@@ -6,6 +6,9 @@ Refusals are real HTTP statuses (401, 402, 429) with a GraphQL-shaped body::
                                                   "limit": 60, "retryAfterSeconds": 17}}]}
 
 plus ``Retry-After`` on 429 and ``RateLimit-Limit/Remaining/Reset`` on every counted response.
+Authentication happens here; counting happens once the query is measured, in the same Redis
+round trip as its cost (``AccessControl.charge_cost``), or here as the response starts when the
+request never reached execution.
 The GraphiQL page itself is served without a key (its Headers tab carries the key).
 """
 
@@ -67,19 +70,21 @@ class AccessGuard:
             return
         client = scope.get("client")
         try:
-            grant, verdict = await self.access.admit(
+            grant = await self.access.admit(
                 key_from_headers(headers), client[0] if client else "unknown"
             )
         except AccessDenied as denied:
             await refusal_response(denied)(scope, receive, send)
             return
         scope[SCOPE_KEY] = grant
-        extra = rate_limit_headers(verdict.tightest, verdict.now)
 
         async def send_with_limits(message: Message) -> None:
             if message["type"] == "http.response.start":
+                # Counted with its cost before execution, or now if it never got that far.
+                verdict = await self.access.count_request(grant)
                 present = list(message.get("headers", []))
                 if not any(name.lower() == b"ratelimit-limit" for name, _ in present):
+                    extra = rate_limit_headers(verdict.tightest, verdict.now)
                     message = {**message, "headers": [*present, *extra]}
             await send(message)
 

@@ -135,41 +135,50 @@ class RateLimiter:
         self, caller: str, limits: Sequence[tuple[Scope, int]], *, amount: int = 1
     ) -> Verdict:
         """Count ``amount`` against each of ``limits`` for ``caller``."""
+        return await self.count(caller, [(scope, limit, amount) for scope, limit in limits])
+
+    async def count(self, caller: str, windows: Sequence[tuple[Scope, int, int]]) -> Verdict:
+        """Count each ``(scope, limit, amount)`` for ``caller``, all in one round trip."""
         now = self.clock()
-        counters = [self._window(scope, limit, caller, now) for scope, limit in limits]
-        counts = await self._increment([(key, period) for key, period, _ in counters], amount)
+        counters = [
+            (*self._window(scope, limit, caller, now), amount) for scope, limit, amount in windows
+        ]
+        counts = await self._increment(
+            [(key, period, amount) for key, period, _, amount in counters]
+        )
         return Verdict(
             tuple(
                 WindowCount(scope, limit, used, reset_at)
-                for (scope, limit), (_, _, reset_at), used in zip(
-                    limits, counters, counts, strict=True
+                for (scope, limit, _), (_, _, reset_at, _), used in zip(
+                    windows, counters, counts, strict=True
                 )
             ),
             now,
         )
 
-    async def _increment(self, counters: list[tuple[str, int]], amount: int) -> list[int]:
+    async def _increment(self, counters: list[tuple[str, int, int]]) -> list[int]:
         """Increment each (key, expiry) counter; on Redis, several in one round trip.
 
         The library's increment is one Lua script call per counter; a request counts in three
-        windows, so the same script is sent pipelined (by its SHA, as the library registered it)
-        rather than in three round trips. A Redis that lost its scripts (restart, SCRIPT FLUSH)
-        answers NOSCRIPT and the library's own call, which reloads the script, is used instead.
+        windows and its cost in a fourth, so the same script is sent pipelined (by its SHA, as
+        the library registered it) rather than in four round trips. A Redis that lost its
+        scripts (restart, SCRIPT FLUSH) answers NOSCRIPT and the library's own call, which
+        reloads the script, is used instead.
         """
         if self._redis_pool is None or len(counters) < 2:
-            return [await self.storage.incr(key, expiry, amount=amount) for key, expiry in counters]
+            return [await self.storage.incr(key, expiry, amount=n) for key, expiry, n in counters]
         import redis.exceptions
 
         bridge: Any = getattr(self.storage, "bridge")  # noqa: B009  (limits' redis-py bridge)
         pipeline = bridge.storage.pipeline(transaction=False)
-        for key, expiry in counters:
+        for key, expiry, amount in counters:
             pipeline.evalsha(
                 bridge.lua_incr_expire.sha, 1, bridge.prefixed_key(key), expiry, amount
             )
         try:
             return [int(count) for count in await pipeline.execute()]
         except redis.exceptions.NoScriptError:
-            return [await self.storage.incr(key, expiry, amount=amount) for key, expiry in counters]
+            return [await self.storage.incr(key, expiry, amount=n) for key, expiry, n in counters]
 
     async def peek(self, caller: str, scope: Scope, limit: int) -> WindowCount:
         """A window's count without counting anything."""
