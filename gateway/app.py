@@ -100,6 +100,12 @@ class GatewayGraphQL(GraphQL[Context, None]):
         context.extras[ACCESS_KEY] = grant
         return {"plan": grant.plan_name}
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Not for a GET that carries only a persisted query's hash (``extensions``)."""
+        return super().should_render_graphql_ide(request) and (
+            request.query_params.get("extensions") is None
+        )
+
     async def render_graphql_ide(self, request: Request) -> Response:
         if missing := missing_assets():
             return PlainTextResponse(missing_assets_message(missing), status_code=503)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 
 import pytest
@@ -252,3 +253,22 @@ async def test_persisted_query_by_hash(seeded_url: str) -> None:
     assert registered.json()["data"] == {"viewer": {"plan": "TEST"}}
     assert by_hash.json()["data"] == {"viewer": {"plan": "TEST"}}
     assert error_of(wrong)["extensions"]["code"] == "PERSISTED_QUERY_HASH_MISMATCH"
+
+
+async def test_persisted_query_by_hash_over_get(seeded_url: str) -> None:
+    # given a query the gateway has seen with its hash
+    key = new_key(seeded_url)
+    digest = hashlib.sha256(PING.encode()).hexdigest()
+    extensions = json.dumps({"persistedQuery": {"version": 1, "sha256Hash": digest}})
+    async with client_for(settings_for(seeded_url)) as client:
+        await client.post(
+            "/graphql",
+            json={"query": PING, "extensions": json.loads(extensions)},
+            headers=bearer(key),
+        )
+        # when a browser-like GET (Accept: */*) sends the hash alone
+        got = await client.get(
+            "/graphql", params={"extensions": extensions}, headers={**bearer(key), "accept": "*/*"}
+        )
+    # then it is answered as JSON, not with the GraphiQL page
+    assert got.json()["data"] == {"viewer": {"plan": "TEST"}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 
 from gateway.keys import KEY_PATTERN, key_digest
 from gateway.runtime import demo_access
@@ -48,3 +49,15 @@ async def test_demo_serves_anonymous_callers_and_prefills_graphiql_with_its_key(
     assert anonymous.json()["data"]["viewer"] == {"plan": "PRO", "anonymous": True}
     assert keyed.json()["data"]["viewer"] == {"plan": "PRO", "anonymous": False}
     assert f"Bearer {key}" in page.text
+
+
+def test_plans_come_from_the_environment_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "PERPGRAPH_PLANS",
+        '{"team": {"per_second": 3, "per_minute": 30, "per_day": 300, "cost_per_hour": 900,'
+        ' "ws_connections": 1, "ws_messages_per_minute": 9, "leaderboard_timeframes": ["DAY"]}}',
+    )
+    plans = Settings().plans
+    assert list(plans) == ["TEAM"]
+    assert plans["TEAM"].per_minute == 30
+    assert plans["TEAM"].leaderboard_timeframes == frozenset({"DAY"})
