@@ -202,6 +202,8 @@ class AccessControl:
             grant.principal.caller,
             [*(windows if counting else []), (Scope.COST, plan.cost_per_hour, cost)],
         )
+        if not verdict.windows:  # counters unreachable: served uncounted
+            return
         budget = verdict.windows[-1]
         grant.cost = CostReport(cost=cost, budget=usage_window(budget))
         if counting:

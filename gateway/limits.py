@@ -9,10 +9,15 @@ whichever worker sees the first request, and every worker and host increments th
 Counting uses the ``limits`` storage's atomic increment (a Lua script on Redis), which returns
 the new count: one round trip gives both the verdict and what remains. Exactly ``limit`` hits
 of a window succeed however many race for them.
+
+When Redis cannot be reached, requests are served uncounted (fail open, with a warning in the
+log) rather than refused: limits protect the service, and an outage of the counters should not
+become an outage of the API.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -50,6 +55,8 @@ _ITEMS: Final[dict[Scope, type[RateLimitItem]]] = {
     Scope.COST: RateLimitItemPerHour,
 }
 REQUEST_SCOPES: Final = (Scope.SECOND, Scope.MINUTE, Scope.DAY)
+_WARN_EVERY_SECONDS: Final = 30.0
+_log = logging.getLogger(__name__)
 
 
 def request_limits(plan: PlanLimits) -> list[tuple[Scope, int]]:
@@ -113,10 +120,14 @@ class RateLimiter:
     def __init__(self, redis_url: str | None, *, clock: Clock = time.time) -> None:
         self.clock = clock
         self._redis_pool: Any = None
+        self._warned_at = -_WARN_EVERY_SECONDS
+        self._unavailable: tuple[type[BaseException], ...] = (OSError,)
         self.storage: MemoryStorage | RedisStorage
         if redis_url:
             import redis.asyncio
+            import redis.exceptions
 
+            self._unavailable = (OSError, redis.exceptions.RedisError)
             self._redis_pool = redis.asyncio.ConnectionPool.from_url(redis_url)
             options: dict[str, Any] = {"connection_pool": self._redis_pool}
             self.storage = RedisStorage(
@@ -143,9 +154,13 @@ class RateLimiter:
         counters = [
             (*self._window(scope, limit, caller, now), amount) for scope, limit, amount in windows
         ]
-        counts = await self._increment(
-            [(key, period, amount) for key, period, _, amount in counters]
-        )
+        try:
+            counts = await self._increment(
+                [(key, period, amount) for key, period, _, amount in counters]
+            )
+        except self._unavailable as error:
+            self._warn(error)
+            return Verdict((), now)
         return Verdict(
             tuple(
                 WindowCount(scope, limit, used, reset_at)
@@ -183,7 +198,19 @@ class RateLimiter:
     async def peek(self, caller: str, scope: Scope, limit: int) -> WindowCount:
         """A window's count without counting anything."""
         key, _, reset_at = self._window(scope, limit, caller, self.clock())
-        return WindowCount(scope, limit, await self.storage.get(key), reset_at)
+        try:
+            used = await self.storage.get(key)
+        except self._unavailable as error:
+            self._warn(error)
+            used = 0
+        return WindowCount(scope, limit, used, reset_at)
+
+    def _warn(self, error: BaseException) -> None:
+        """Counters unreachable: serve uncounted (fail open), and say so at most every 30 s."""
+        now = time.monotonic()
+        if now - self._warned_at >= _WARN_EVERY_SECONDS:
+            self._warned_at = now
+            _log.warning("rate-limit counters unreachable, serving uncounted: %s", error)
 
     async def close(self) -> None:
         if self._redis_pool is not None:

@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from gateway.plans import PlanLimits
 from tests.gateway.access_support import (
@@ -126,3 +127,19 @@ async def test_keys_do_not_share_counters(seeded_url: str) -> None:
         assert (await _ping(c, first)).status_code == 200
         assert (await _ping(c, first)).status_code == 429
         assert (await _ping(c, second)).status_code == 200
+
+
+async def test_unreachable_counters_serve_uncounted(
+    seeded_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a gateway whose Redis does not answer
+    key = new_key(seeded_url)
+    settings = settings_for(seeded_url, redis_url="redis://127.0.0.1:1/0")
+    async with client_for(settings) as client:
+        # when a request comes
+        response = await _ping(client, key)
+    # then it is served (fail open), without limit headers, and the log says why
+    assert response.status_code == 200
+    assert response.json()["data"] == {"viewer": {"plan": "TEST"}}
+    assert "ratelimit-limit" not in response.headers
+    assert "counters unreachable" in caplog.text
