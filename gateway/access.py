@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +25,6 @@ from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 from gateway.auth import AccessDenied, Authenticator, Principal
 from gateway.cost import QuerySizeLimiter, SizeLimitCodes
 from gateway.limits import (
-    REQUEST_SCOPES,
     RateLimiter,
     Scope,
     Verdict,
@@ -34,6 +33,7 @@ from gateway.limits import (
 )
 from gateway.persisted_queries import AutomaticPersistedQueries, PersistedQueryStore
 from gateway.settings import Settings
+from gateway.sockets import SocketSlots
 from resolvers.access import ACCESS_KEY, CostReport, UsageWindow
 from resolvers.context import Context
 
@@ -101,7 +101,8 @@ class Grant:
     """An HTTP request: it counts once in the request windows (sockets count operations)."""
     verdict: Verdict | None = None
     """The request windows once counted."""
-    extras: dict[str, Any] = field(default_factory=dict)
+    socket_slot: str | None = None
+    """A WebSocket's slot among its key's ``ws_connections``."""
 
     @property
     def account(self) -> str | None:
@@ -158,8 +159,9 @@ class AccessControl:
             clock=clock,
         )
         self.persisted_queries = PersistedQueryStore()
-        self.sockets_per_caller: dict[str, int] = {}
+        self.socket_slots = SocketSlots(self.limiter.redis_pool)
         self.sockets = 0
+        """Sockets this process holds (for ``max_websockets``)."""
 
     @property
     def enabled(self) -> bool:
@@ -235,22 +237,18 @@ class AccessControl:
             raise SocketRefused(denied.close_code, denied.message) from None
         if self.sockets >= self.settings.max_websockets:
             raise SocketRefused(1013, "Server at capacity: try again later.")
-        held = self.sockets_per_caller.get(principal.caller, 0)
-        if held >= principal.plan.ws_connections:
+        slot = await self.socket_slots.take(principal.caller, principal.plan.ws_connections)
+        if slot is None:
             raise SocketRefused(
                 4008, f"Too many WebSockets for this key (at most {principal.plan.ws_connections})."
             )
-        self.sockets_per_caller[principal.caller] = held + 1
         self.sockets += 1
-        return Grant(principal, self.limiter)
+        return Grant(principal, self.limiter, socket_slot=slot)
 
-    def release_socket(self, grant: Grant) -> None:
-        caller = grant.principal.caller
-        held = self.sockets_per_caller.get(caller, 0) - 1
-        if held > 0:
-            self.sockets_per_caller[caller] = held
-        else:
-            self.sockets_per_caller.pop(caller, None)
+    async def release_socket(self, grant: Grant) -> None:
+        if grant.socket_slot is not None:
+            await self.socket_slots.give_back(grant.principal.caller, grant.socket_slot)
+            grant.socket_slot = None
         self.sockets = max(0, self.sockets - 1)
 
     async def count_socket_message(self, grant: Grant) -> RateLimited | None:
@@ -295,7 +293,8 @@ class AccessControl:
 
     async def close(self) -> None:
         await self.authenticator.drain()
+        await self.socket_slots.close()
         await self.limiter.close()
 
 
-__all__ = ["REQUEST_SCOPES", "AccessControl", "Grant", "RateLimited", "SocketRefused"]
+__all__ = ["AccessControl", "Grant", "RateLimited", "SocketRefused"]

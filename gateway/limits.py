@@ -120,6 +120,7 @@ class RateLimiter:
     def __init__(self, redis_url: str | None, *, clock: Clock = time.time) -> None:
         self.clock = clock
         self._redis_pool: Any = None
+        """redis-py's connection pool when counting in Redis (shared with gateway.sockets)."""
         self._warned_at = -_WARN_EVERY_SECONDS
         self._unavailable: tuple[type[BaseException], ...] = (OSError,)
         self.storage: MemoryStorage | RedisStorage
@@ -211,6 +212,10 @@ class RateLimiter:
         if now - self._warned_at >= _WARN_EVERY_SECONDS:
             self._warned_at = now
             _log.warning("rate-limit counters unreachable, serving uncounted: %s", error)
+
+    @property
+    def redis_pool(self) -> Any:
+        return self._redis_pool
 
     async def close(self) -> None:
         if self._redis_pool is not None:

@@ -3,7 +3,7 @@
 Close codes, as MillionScan's: 4001 missing or invalid key, 4002 access expired, 4008 too many
 sockets for this key, 1013 this process holds ``max_websockets`` already. An operation over the
 plan's messages-per-minute gets an ``error`` message (code RATE_LIMITED) and the socket stays
-open. Socket counts are per gateway process.
+open. Sockets per key are counted across processes (gateway.sockets); sockets per process here.
 """
 
 from __future__ import annotations
@@ -68,4 +68,4 @@ class AccessTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             grant = self._grant()
             if grant is not None:
                 self.context.extras.pop(ACCESS_KEY, None)
-                self._access().release_socket(grant)
+                await self._access().release_socket(grant)

@@ -109,6 +109,30 @@ async def test_too_many_sockets_for_one_key_closes_4008_until_one_closes(seeded_
             pytest.fail("the slot of a closed socket was never released")
 
 
+async def test_sockets_per_key_are_counted_across_gateway_processes(seeded_url: str) -> None:
+    # given two gateways sharing one Redis and a plan of one socket per key
+    key = new_key(seeded_url)
+    plan = PlanLimits(**{**ROOMY.model_dump(), "ws_connections": 1})
+    settings = settings_for(seeded_url, plan=plan)
+    async with served(settings) as first_address, served(settings) as second_address:
+        async with socket(first_address) as first:
+            assert (await init(first, {"apiKey": key}))["type"] == "connection_ack"
+            # when the same key opens a socket on the other gateway
+            code, _ = await close_code(second_address, {"apiKey": key})
+            # then it is refused there too
+            assert code == 4008
+        # and once the first socket is closed, the other gateway accepts one
+        for _ in range(50):
+            async with socket(second_address) as again:
+                try:
+                    if (await init(again, {"apiKey": key}))["type"] == "connection_ack":
+                        break
+                except ConnectionClosed:
+                    await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the slot of a closed socket was never released")
+
+
 async def test_server_at_capacity_closes_1013(seeded_url: str) -> None:
     first_key, second_key = new_key(seeded_url), new_key(seeded_url)
     settings = settings_for(seeded_url, max_websockets=1)
