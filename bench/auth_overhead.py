@@ -109,12 +109,17 @@ async def run(requests: int) -> dict[str, float | int | str]:
     print(f"without access control median {median_off:.3f} ms  p90 {p90_off:.3f} ms")
     overhead = median_on - median_off
     print(f"added by auth + limits: {overhead:.3f} ms per request (median)")
+    print(
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (the figure grows with it)"
+    )
     return {
         "auth_limits_overhead_ms": round(overhead, 3),
         "median_ms_with_access": round(median_on, 3),
         "median_ms_without_access": round(median_off, 3),
         "requests": requests,
         "redis": redis_url,
+        "cpus": os.cpu_count() or 0,
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
