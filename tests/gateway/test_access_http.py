@@ -7,8 +7,9 @@ import json
 from datetime import timedelta
 
 import pytest
+from graphql import get_introspection_query
 
-from gateway.keys import KEY_PREFIX, revoke_key
+from gateway.keys import KEY_PREFIX, list_keys, revoke_key
 from gateway.plans import PlanLimits
 from tests.gateway.access_support import (
     ROOMY,
@@ -272,3 +273,26 @@ async def test_persisted_query_by_hash_over_get(seeded_url: str) -> None:
         )
     # then it is answered as JSON, not with the GraphiQL page
     assert got.json()["data"] == {"viewer": {"plan": "TEST"}}
+
+
+async def test_graphiql_introspection_passes_the_size_limits(seeded_url: str) -> None:
+    # given the introspection query GraphiQL sends for its Docs pane (deeply nested ofType)
+    key = new_key(seeded_url)
+    async with client_for(settings_for(seeded_url)) as client:
+        response = await client.post(
+            "/graphql", json={"query": get_introspection_query()}, headers=bearer(key)
+        )
+    # then it is answered in full
+    body = response.json()
+    assert response.status_code == 200
+    assert "errors" not in body, body.get("errors")
+    assert body["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_use_of_a_key_is_recorded(seeded_url: str) -> None:
+    key = new_key(seeded_url)
+    async with client_for(settings_for(seeded_url)) as client:
+        await client.post("/graphql", json={"query": PING}, headers=bearer(key))
+    # the write happens off the request's path; the app's shutdown waits for it
+    listed = {item.prefix: item for item in list_keys(seeded_url)}
+    assert listed[key[:17]].last_used_at is not None
