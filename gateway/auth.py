@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from psycopg_pool import AsyncConnectionPool
 
-from gateway.keys import KeyRecord, find_key, is_well_formed, touch_key
+from gateway.keys import KeyRecord, find_key, is_well_formed, key_digest, touch_key
 from gateway.plans import PlanLimits
 
 RENEW_HINT: Final = "Renew the account's access (perpgraph keys create --account NAME --expires-in)"
@@ -155,14 +155,15 @@ class Authenticator:
 
     async def _lookup(self, key: str) -> KeyRecord | None:
         now = self._clock()
-        cached = self._cache.get(key)
+        digest = key_digest(key)  # the cache holds no key in clear
+        cached = self._cache.get(digest)
         if cached is not None and cached[0] > now:
             return cached[1]
         record = await find_key(self._pool(), key)
         if self._cache_seconds > 0:
             if len(self._cache) >= _CACHE_MAX:
                 self._cache.clear()
-            self._cache[key] = (now + self._cache_seconds, record)
+            self._cache[digest] = (now + self._cache_seconds, record)
         return record
 
     def _touch(self, prefix: str, now: float) -> None:
