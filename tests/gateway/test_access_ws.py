@@ -170,3 +170,37 @@ async def test_operations_over_the_message_limit_get_an_error_and_the_socket_sta
     assert extensions["limit"] == 2
     assert 1 <= extensions["retryAfterSeconds"] <= 60
     assert pong == {"type": "pong"}
+
+
+async def test_too_complex_or_over_budget_operations_get_coded_errors_on_an_open_socket(
+    seeded_url: str,
+) -> None:
+    key = new_key(seeded_url)
+    plan = PlanLimits(**{**ROOMY.model_dump(), "cost_per_hour": 5})
+    costly = (
+        "{ trades(first: 100) { nodes { trader { trades(first: 100) { nodes { price } } } } } }"
+    )
+    cheap = "{ leaderboard(timeframe: DAY, first: 3) { nodes { rank } } }"  # 4 points
+    settings = settings_for(seeded_url, plan=plan)
+    async with served(settings) as address, socket(address) as ws:
+        await init(ws, {"apiKey": key})
+        # when an operation is over the per-query maximum
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": costly}}))
+        too_complex = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        # and two cheap ones overdraw the 5-point budget
+        await ws.send(json.dumps({"id": "2", "type": "subscribe", "payload": {"query": cheap}}))
+        served_first = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "complete"
+        await ws.send(json.dumps({"id": "3", "type": "subscribe", "payload": {"query": cheap}}))
+        over_budget = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        # then each refusal is a coded error and the socket still answers
+        await ws.send(json.dumps({"type": "ping"}))
+        pong = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert too_complex["type"] == "error"
+    assert too_complex["payload"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert served_first["type"] == "next"
+    assert "errors" not in served_first["payload"]
+    assert over_budget["type"] == "error"
+    assert over_budget["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert over_budget["payload"][0]["extensions"]["scope"] == "cost"
+    assert pong == {"type": "pong"}
