@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,16 +17,20 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from gateway.access import AccessControl
+from gateway.auth import key_from_connection_params
 from gateway.graphiql import (
     graphiql_static_app,
     missing_assets,
     missing_assets_message,
     offline_graphiql_html,
 )
+from gateway.guard import SCOPE_KEY
 from gateway.live import GatewayState, LiveTransportHandler
 from gateway.settings import Settings
+from resolvers.access import ACCESS_KEY
 from resolvers.context import Context
-from schema import schema
+from schema import build_schema
 
 GRAPHIQL_ASSET_PREFIX = "/graphiql-static"
 
@@ -56,17 +61,18 @@ query LeaderboardPage {
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our context, offline GraphiQL and JSON encoding."""
+    """Strawberry's ASGI view with our context, access control, offline GraphiQL and JSON."""
 
     graphql_transport_ws_handler_class = LiveTransportHandler
 
-    def __init__(self, state: GatewayState, settings: Settings) -> None:
+    def __init__(self, state: GatewayState, settings: Settings, access: AccessControl) -> None:
         super().__init__(
-            schema,
+            build_schema(access.extensions() if access.enabled else ()),
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         )
         self.state = state
+        self.access = access
 
     def decode_json(self, data: str | bytes) -> object:
         """orjson: faster, and invalid UTF-8 is a JSON error (400), not a crash (500)."""
@@ -78,21 +84,51 @@ class GatewayGraphQL(GraphQL[Context, None]):
         return orjson.dumps(data).decode()
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context.for_pool(self.state.pool, request, response, feed=self.state.feed)
+        context = Context.for_pool(self.state.pool, request, response, feed=self.state.feed)
+        if (grant := request.scope.get(SCOPE_KEY)) is not None:  # admitted by AccessGuard
+            context.extras[ACCESS_KEY] = grant
+        return context
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object]:
+        """Authenticate a socket from its ``connection_init`` payload (gateway.ws closes it
+        with the refusal's code)."""
+        if not self.access.enabled:
+            return {}
+        client = context.request.client if context.request is not None else None
+        grant = await self.access.admit_socket(
+            key_from_connection_params(context.connection_params),
+            client.host if client else "unknown",
+        )
+        context.extras[ACCESS_KEY] = grant
+        return {"plan": grant.plan_name}
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Not for a GET that carries only a persisted query's hash (``extensions``)."""
+        return super().should_render_graphql_ide(request) and (
+            request.query_params.get("extensions") is None
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         if missing := missing_assets():
             return PlainTextResponse(missing_assets_message(missing), status_code=503)
+        key = self.access.settings.graphiql_api_key
         return HTMLResponse(
-            offline_graphiql_html(asset_prefix=GRAPHIQL_ASSET_PREFIX, default_query=DEFAULT_QUERY)
+            offline_graphiql_html(
+                asset_prefix=GRAPHIQL_ASSET_PREFIX,
+                default_query=DEFAULT_QUERY,
+                default_headers=None if key is None else f'{{"Authorization": "Bearer {key}"}}',
+            )
         )
 
 
-def create_app(settings: Settings, database_url: str) -> Starlette:
+def create_app(
+    settings: Settings, database_url: str, *, clock: Callable[[], float] = time.time
+) -> Starlette:
     """The gateway for one database.
 
     At start-up it opens the pool, the process's one LISTEN connection (the hub) and the live
-    event feed; at shutdown it closes them in the reverse order.
+    event feed; at shutdown it closes them in the reverse order. ``clock`` (epoch seconds)
+    drives access windows and limits; tests pass a controlled one.
     """
     state = GatewayState(max_connections=settings.max_websocket_connections)
 
@@ -116,13 +152,14 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
             {"status": "ok", "live": state.hub.connected, "subscribers": state.feed.listener_count}
         )
 
-    graphql = GatewayGraphQL(state, settings)
+    access = AccessControl(settings, lambda: state.pool, clock=clock)
+    graphql = GatewayGraphQL(state, settings, access)
     return Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", access.guard(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Mount(GRAPHIQL_ASSET_PREFIX, graphiql_static_app()),
         ],
-        lifespan=lifespan,
+        lifespan=access.around(lifespan),
     )

@@ -21,9 +21,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Write fills into the database (the writer).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(keys_app, name="keys")
 
 Traders = Annotated[
     int, typer.Option("--traders", min=1, max=1_000_000, help="How many simulated traders.")
@@ -140,6 +142,81 @@ def db_upgrade() -> None:
 
     with _database_errors(), database(_settings()) as url:
         typer.echo(f"database is up to date ({_redact(url)})")
+
+
+@keys_app.command("create")
+def keys_create(
+    account: Annotated[str, typer.Option("--account", help="Account name (created if new).")],
+    plan: Annotated[str, typer.Option("--plan", help="Plan: FREE, PRO, ELITE, ...")] = "FREE",
+    expires_in: Annotated[
+        str | None,
+        typer.Option("--expires-in", help="Access window from now, e.g. 30d, 12h; open-ended."),
+    ] = None,
+) -> None:
+    """Make an API key for ACCOUNT and print it once (only its SHA-256 is stored). Sets the
+    account's plan and access window."""
+    from gateway.database import database
+    from gateway.keys import create_key, parse_duration
+
+    settings = _settings()
+    plan = plan.upper()
+    if plan not in settings.plans:
+        raise _fail(f"unknown plan {plan!r}; plans: {', '.join(settings.plans)}")
+    try:
+        window = None if expires_in is None else parse_duration(expires_in)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    with _database_errors(), database(settings) as url:
+        key, record = create_key(url, account=account, plan=plan, expires_in=window)
+    until = (
+        "open-ended" if record.access_until is None else f"{record.access_until:%Y-%m-%d %H:%M} UTC"
+    )
+    typer.echo(key)
+    typer.echo(
+        f"account {account}, plan {plan}, access {until}; store the key now, it is not shown again",
+        err=True,
+    )
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key: prefix, account, plan, access window, last use, revocation."""
+    from gateway.database import database
+    from gateway.keys import list_keys
+
+    with _database_errors(), database(_settings()) as url:
+        listings = list_keys(url)
+
+    def moment(value: object) -> str:
+        return "-" if value is None else f"{value:%Y-%m-%d %H:%M}"
+
+    typer.echo(
+        f"{'PREFIX':<18} {'ACCOUNT':<16} {'PLAN':<6} {'ACCESS UNTIL':<17} {'LAST USED':<17} REVOKED"
+    )
+    for item in listings:
+        typer.echo(
+            f"{item.prefix:<18} {item.account:<16} {item.plan:<6} "
+            f"{moment(item.access_until) if item.access_until else 'open-ended':<17} "
+            f"{moment(item.last_used_at):<17} {moment(item.revoked_at)}"
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix as `keys list` shows it.")],
+) -> None:
+    """Revoke a key (takes effect within PERPGRAPH_KEY_CACHE_SECONDS on every gateway)."""
+    from gateway.database import database
+    from gateway.keys import revoke_key
+
+    with _database_errors(), database(_settings()) as url:
+        try:
+            count = revoke_key(url, prefix)
+        except ValueError as error:
+            raise _fail(str(error)) from None
+    if count == 0:
+        raise _fail(f"no active key with prefix {prefix!r}")
+    typer.echo(f"revoked {prefix}")
 
 
 @app.command("export-schema")

@@ -91,20 +91,28 @@ def _js_string_literal(value: str) -> str:
     )
 
 
-def offline_graphiql_html(*, asset_prefix: str, default_query: str) -> str:
+def offline_graphiql_html(
+    *, asset_prefix: str, default_query: str, default_headers: str | None = None
+) -> str:
     """Strawberry's GraphiQL page, loading its assets from ``asset_prefix`` instead of unpkg.
 
     The SRI ``integrity`` attributes are kept: the vendored files are byte-identical. The editor
     opens with ``default_query`` (unless the URL carries ``?q=...``), which is also GraphiQL's
-    ``defaultQuery`` for new tabs. The result is cached per argument pair.
+    ``defaultQuery`` for new tabs. ``default_headers`` (JSON text, e.g. the demo's API key)
+    fills the Headers tab unless the URL carries ``?headers=...``. The result is cached.
 
     Raises ``RuntimeError`` if strawberry's template no longer looks as expected.
     """
-    return _offline_graphiql_html(asset_prefix, default_query)
+    return _offline_graphiql_html(asset_prefix, default_query, default_headers)
+
+
+_HEADERS_STATE: Final = "React.useState(parameters.headers)"
 
 
 @functools.lru_cache(maxsize=16)
-def _offline_graphiql_html(asset_prefix: str, default_query: str) -> str:
+def _offline_graphiql_html(
+    asset_prefix: str, default_query: str, default_headers: str | None
+) -> str:
     page = get_graphql_ide_html("graphiql")
     prefix = asset_prefix.rstrip("/")
 
@@ -126,6 +134,18 @@ def _offline_graphiql_html(asset_prefix: str, default_query: str) -> str:
     page = page.replace(
         _CREATE_GRAPHIQL, f"{_CREATE_GRAPHIQL}\n          defaultQuery: EXAMPLE_QUERY,"
     )
+
+    if default_headers is not None:
+        if page.count(_HEADERS_STATE) != 1:
+            raise _template_changed(f"no single {_HEADERS_STATE!r} to default the headers in")
+        page = page.replace(
+            query_js,
+            f"{query_js}\n      const DEFAULT_HEADERS = {_js_string_literal(default_headers)};",
+        )
+        page = page.replace(_HEADERS_STATE, "React.useState(parameters.headers || DEFAULT_HEADERS)")
+        page = page.replace(
+            _CREATE_GRAPHIQL, f"{_CREATE_GRAPHIQL}\n          defaultHeaders: DEFAULT_HEADERS,"
+        )
 
     title = f"<title>{html.escape(PAGE_TITLE)}</title>"
     page, count = _TITLE_RE.subn(lambda _m: title, page, count=1)

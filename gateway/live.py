@@ -23,9 +23,6 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.websockets import WebSocketDisconnect
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.base import BaseSchema
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     Message,
@@ -35,6 +32,7 @@ from db.hub import Hub
 from db.pool import open_pool
 from gateway.settings import Settings
 from gateway.shared_streams import SharedStreams, SharingSchema
+from gateway.ws import AccessTransportWSHandler
 from resolvers.context import Context
 from resolvers.live import EventFeed
 from schema.subscription import TOO_SLOW_REASON
@@ -116,7 +114,7 @@ class GatewayState:
             await self._pool.close()
 
 
-class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
+class LiveTransportHandler(AccessTransportWSHandler):
     """graphql-transport-ws with a per-process connection limit and slow-reader handling."""
 
     def on_request_accepted(self) -> None:

@@ -15,6 +15,7 @@ import uvicorn
 from db.pool import connect
 from gateway.app import create_app
 from gateway.database import database
+from gateway.keys import create_key
 from gateway.settings import Settings
 from ingest.replay import replay
 from ingest.scoring import recompute_leaderboards
@@ -137,8 +138,25 @@ def _endpoint(settings: Settings) -> str:
     return f"http://{settings.host}:{settings.port}/graphql"
 
 
+def demo_access(settings: Settings, url: str) -> Settings:
+    """The demo's access settings: anonymous callers welcome (PRO unless configured), and a
+    fresh demo key, printed once and pre-filled in GraphiQL's Headers tab."""
+    key, record = create_key(url, account="demo", plan="PRO")
+    _say(f"demo API key ({record.plan} plan; shown once): {key}")
+    return settings.model_copy(
+        update={
+            "allow_anonymous": True
+            if settings.allow_anonymous is None
+            else settings.allow_anonymous,
+            "anonymous_plan": settings.anonymous_plan or "PRO",
+            "graphiql_api_key": settings.graphiql_api_key or key,
+        }
+    )
+
+
 async def run_demo(settings: Settings, *, traders: int, days: float, seed: int) -> None:
     with database(settings) as url:
+        settings = demo_access(settings, url)
         stop = asyncio.Event()
         ready = asyncio.Event()
         simulation = asyncio.create_task(

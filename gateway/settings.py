@@ -12,6 +12,8 @@ import platformdirs
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.plans import DEFAULT_PLANS, PlanLimits
+
 
 def default_data_dir() -> Path:
     """Per-user data directory (``~/.local/share/perpgraph`` on Linux)."""
@@ -69,11 +71,46 @@ class Settings(BaseSettings):
         gt=0,
         description="Interval of WebSocket keep-alive pings (and their timeout).",
     )
+    # Access control (gateway/auth.py, gateway/limits.py; docs/operations.md).
+    access_control: bool = Field(
+        default=True,
+        description="Keys and limits. Off: every request is served, nothing is counted "
+        "(a private deployment behind another gateway, or a benchmark's baseline).",
+    )
+    plans: dict[str, PlanLimits] = Field(
+        default_factory=lambda: dict(DEFAULT_PLANS), description="Plans and their limits."
+    )
+    allow_anonymous: bool | None = Field(
+        default=None,
+        description="Serve requests without a key (limited per client address, anonymous_plan). "
+        "Unset: off for `serve`, on for `demo`.",
+    )
+    graphiql_api_key: str | None = Field(
+        default=None, description="Key GraphiQL's Headers tab starts with (demo sets its own)."
+    )
+    anonymous_plan: str | None = Field(
+        default=None,
+        description="The plan anonymous callers get. Unset: FREE for `serve`, PRO for `demo`.",
+    )
+    max_query_cost: int = Field(default=5_000, ge=1, description="Most points one query may cost.")
+    max_query_depth: int = Field(default=10, ge=1, description="Deepest selection nesting.")
+    max_query_aliases: int = Field(default=30, ge=0, description="Most aliases in one query.")
+    max_query_tokens: int = Field(default=5_000, ge=1, description="Most tokens in one document.")
+    key_cache_seconds: float = Field(
+        default=10.0, ge=0, description="How long a process trusts a key lookup (revocation lag)."
+    )
 
     @field_validator("database_url")
     @classmethod
     def _blank_means_embedded(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("plans")
+    @classmethod
+    def _some_plan(cls, value: dict[str, PlanLimits]) -> dict[str, PlanLimits]:
+        if not value:
+            raise ValueError("at least one plan is needed")
+        return {name.upper(): limits for name, limits in value.items()}
 
     @field_validator("log_level")
     @classmethod

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension, ValidationCache
 from strawberry.types import ExecutionContext, ExecutionResult
 
+from schema.access import AccessQuery
 from schema.errors import add_codes, should_mask_error
 from schema.query import Query
 from schema.subscription import Subscription
@@ -51,12 +52,20 @@ async def _coded(results: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None
             yield result
 
 
-def build_schema() -> strawberry.Schema:
+@strawberry.type(name="Query", description=Query.__strawberry_definition__.description)  # type: ignore[attr-defined]
+class RootQuery(Query, AccessQuery):
+    """The root: the graph's ``Query`` and the caller's ``AccessQuery`` (what merge_types does,
+    keeping the description)."""
+
+
+def build_schema(extensions: Sequence[Callable[[], SchemaExtension]] = ()) -> strawberry.Schema:
+    """The executable schema; the gateway adds its access extensions (limits, cost, APQ)."""
     return PerpgraphSchema(
-        query=Query,
+        query=RootQuery,
         subscription=Subscription,
         types=[Trader, Position, Trade, Market],
         extensions=[
+            *extensions,
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             lambda: MaskErrors(should_mask_error=should_mask_error),

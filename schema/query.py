@@ -18,6 +18,7 @@ from resolvers.lookups import find_trader
 from resolvers.markets import all_markets
 from resolvers.positions import positions_count, positions_page
 from resolvers.trades import trades_count, trades_page
+from schema.access import LeaderboardPlanGate
 from schema.connection import After, Connection, PageSize, to_connection
 from schema.enums import (
     LeaderboardOrderField,
@@ -122,7 +123,8 @@ class Query:
 
     @strawberry.field(
         description="Traders ranked over a rolling window. Boards are precomputed by the "
-        "scoring job; see `updatedAt`."
+        "scoring job; see `updatedAt`. Plans may limit windows and depth (FORBIDDEN).",
+        extensions=[LeaderboardPlanGate()],
     )
     async def leaderboard(
         self,

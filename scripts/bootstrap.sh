@@ -38,3 +38,21 @@ if [ "$mode" = test ] && ! command -v chromium >/dev/null 2>&1; then
         exit 1
     fi
 fi
+
+# The access-control tests need a real Redis (PERPGRAPH_REDIS_URL; .ci/run points it at the
+# local default). Start one on 127.0.0.1:6379 when none answers there.
+if [ "$mode" = test ] && ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+    if ! command -v redis-server >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ]; then
+            echo "bootstrap: installing Debian's redis-server for the access-control tests"
+            export DEBIAN_FRONTEND=noninteractive
+            apt-get update -qq
+            apt-get install -y -qq redis-server >/dev/null
+        else
+            echo "bootstrap: the access-control tests need Redis: sudo apt-get install redis-server" >&2
+            exit 1
+        fi
+    fi
+    echo "bootstrap: starting redis-server on 127.0.0.1:6379 (no persistence)"
+    redis-server --bind 127.0.0.1 --port 6379 --save "" --appendonly no --daemonize yes >/dev/null
+fi

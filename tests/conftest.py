@@ -26,6 +26,7 @@ from db.embedded import EmbeddedPostgres
 from db.migrate import upgrade
 from db.pool import connect, open_pool
 from gateway.app import create_app
+from gateway.plans import DEFAULT_PLANS, PlanLimits
 from gateway.settings import Settings
 from ingest.scoring import recompute_leaderboards
 from ingest.simulate import SimulationPlan, write_history
@@ -129,6 +130,28 @@ async def empty_url(make_database: DatabaseFactory) -> str:
     return make_database.create("empty")
 
 
+UNLIMITED_PLAN = PlanLimits(
+    per_second=10**9,
+    per_minute=10**9,
+    per_day=10**9,
+    cost_per_hour=10**12,
+    ws_connections=10**6,
+    ws_messages_per_minute=10**9,
+)
+
+
+def open_access_settings(**values: object) -> Settings:
+    """Settings for tests of the graph itself: anonymous callers, no limit that could bite."""
+    return Settings.model_validate(
+        {
+            "allow_anonymous": True,
+            "anonymous_plan": "UNLIMITED",
+            "plans": {**DEFAULT_PLANS, "UNLIMITED": UNLIMITED_PLAN},
+            **values,
+        }
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -139,7 +162,7 @@ def free_port() -> int:
 async def gateway_url(seeded_url: str) -> AsyncIterator[str]:
     """A real gateway (uvicorn on loopback) serving the seeded database; its base URL."""
     port = free_port()
-    settings = Settings(database_url=seeded_url, host="127.0.0.1", port=port)
+    settings = open_access_settings(database_url=seeded_url, host="127.0.0.1", port=port)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, seeded_url),

@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
+import db.access  # registers the access-control tables
 import db.models  # noqa: F401  (registers the tables)
 from db.migrate import sqlalchemy_url, upgrade
 from tests.conftest import DatabaseFactory

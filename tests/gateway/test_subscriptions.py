@@ -23,10 +23,9 @@ from websockets.asyncio.client import ClientConnection
 
 from db.pool import connect
 from gateway.app import create_app
-from gateway.settings import Settings
 from ingest.fills import Direction, Fill
 from ingest.writer import MarketSpec, upsert_markets, write_fills
-from tests.conftest import DatabaseFactory, free_port
+from tests.conftest import DatabaseFactory, free_port, open_access_settings
 
 EVENTS = """
 subscription Events($filter: PositionEventFilter, $after: String) {
@@ -89,7 +88,7 @@ class LiveGateway:
 @asynccontextmanager
 async def running_gateway(database_url: str, **settings: Any) -> AsyncIterator[LiveGateway]:
     port = free_port()
-    config = Settings(database_url=database_url, port=port, **settings)
+    config = open_access_settings(database_url=database_url, port=port, **settings)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(config, database_url), port=port, log_level="warning", lifespan="on"
