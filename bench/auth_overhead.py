@@ -25,7 +25,7 @@ from contextlib import asynccontextmanager
 import httpx
 import uvicorn
 
-from bench.leaderboard_page import _url, bench_database
+from bench.support import bench_database
 from db.migrate import upgrade
 from gateway.app import create_app
 from gateway.keys import create_key
@@ -80,8 +80,7 @@ async def _timed(client: httpx.AsyncClient, endpoint: str, headers: dict[str, st
 
 async def run(requests: int) -> dict[str, float | int | str]:
     redis_url = os.environ.get("PERPGRAPH_REDIS_URL") or "redis://127.0.0.1:6379/0"
-    with bench_database() as conninfo:
-        url = _url(conninfo)
+    with bench_database("auth") as url:
         upgrade(url)
         key, _ = create_key(url, account="bench", plan="BENCH")
         base = {"database_url": url, "plans": {**DEFAULT_PLANS, "BENCH": BENCH_PLAN}}

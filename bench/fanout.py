@@ -21,27 +21,22 @@ import gc
 import json
 import os
 import random
-import secrets
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import websockets
-from psycopg import sql
 
-from db.embedded import EmbeddedPostgres
+from bench.support import bench_database
 from db.migrate import upgrade
 from db.pool import connect
 from ingest.fills import Direction, Fill
@@ -77,24 +72,6 @@ class Tally:
     latencies_ms: list[float] = field(default_factory=list)
     delivered: int = 0
     dropped: int = 0
-
-
-@contextmanager
-def bench_database() -> Iterator[str]:
-    server = os.environ.get("PERPGRAPH_DATABASE_URL")
-    if not server:
-        with tempfile.TemporaryDirectory() as directory, EmbeddedPostgres(Path(directory)) as pg:
-            yield pg.url
-        return
-    name = f"perpgraph_fanout_{secrets.token_hex(4)}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        base = server.rsplit("/", 1)[0]
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def free_port() -> int:
@@ -282,7 +259,7 @@ async def measure(
 
 
 async def run(counts: list[int], rate: int, seconds: float) -> dict[str, float]:
-    with bench_database() as database_url:
+    with bench_database("fanout") as database_url:
         upgrade(database_url)
         connection = await connect(database_url)
         await upsert_markets(

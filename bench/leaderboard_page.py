@@ -16,23 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import secrets
 import statistics
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
-import psycopg
 import uvicorn
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
-from db.embedded import EmbeddedPostgres
+from bench.support import bench_database
 from db.migrate import upgrade
 from db.pool import connect, open_pool
 from db.query import record_statements
@@ -47,35 +39,8 @@ from tests.schema.test_leaderboard_page import LEADERBOARD_PAGE as QUERY
 VARIABLES = {"first": 100}
 
 
-@contextmanager
-def bench_database() -> Iterator[str]:
-    server = os.environ.get("PERPGRAPH_DATABASE_URL")
-    if not server:
-        with tempfile.TemporaryDirectory() as directory, EmbeddedPostgres(Path(directory)) as pg:
-            yield pg.url
-        return
-    name = f"perpgraph_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_conninfo(server, dbname=name)
-    finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def _url(conninfo: str) -> str:
-    if conninfo.startswith("postgresql://"):
-        return conninfo
-    params = dict(part.split("=", 1) for part in conninfo.split())
-    host = params.get("host", "127.0.0.1")
-    port = params.get("port", "5432")
-    return f"postgresql://{params.get('user', 'postgres')}@{host}:{port}/{params['dbname']}"
-
-
 async def run(requests: int) -> dict[str, float]:
-    with bench_database() as conninfo:
-        url = _url(conninfo)
+    with bench_database("bench") as url:
         upgrade(url)
         connection = await connect(url)
         started = time.perf_counter()

@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
-import uvicorn
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import AsyncConnectionPool
@@ -25,11 +23,11 @@ from psycopg_pool import AsyncConnectionPool
 from db.embedded import EmbeddedPostgres
 from db.migrate import upgrade
 from db.pool import connect, open_pool
-from gateway.app import create_app
 from gateway.plans import DEFAULT_PLANS, PlanLimits
 from gateway.settings import Settings
 from ingest.scoring import recompute_leaderboards
 from ingest.simulate import SimulationPlan, write_history
+from tests.serving import served
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "hyperliquid"
@@ -152,34 +150,12 @@ def open_access_settings(**values: object) -> Settings:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 async def gateway_url(seeded_url: str) -> AsyncIterator[str]:
     """A real gateway (uvicorn on loopback) serving the seeded database; its base URL."""
-    port = free_port()
-    settings = open_access_settings(database_url=seeded_url, host="127.0.0.1", port=port)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, seeded_url),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    settings = open_access_settings(database_url=seeded_url)
+    async with served(settings) as address:
+        yield f"http://{address}"
 
 
 @pytest.fixture(scope="session")

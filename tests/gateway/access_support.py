@@ -3,7 +3,6 @@ or on loopback, and a clock the test moves."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,14 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.keys import create_key
 from gateway.plans import DEFAULT_PLANS, PlanLimits
 from gateway.settings import Settings
-from tests.conftest import free_port
 
 #: Generous in everything; tests lower the one limit they exercise.
 ROOMY = PlanLimits(
@@ -101,32 +98,6 @@ async def client_for(settings: Settings, **kwargs: Any) -> AsyncIterator[httpx.A
     assert settings.database_url is not None
     async with in_process(create_app(settings, settings.database_url, **kwargs)) as client:
         yield client
-
-
-@asynccontextmanager
-async def served(settings: Settings, **kwargs: Any) -> AsyncIterator[str]:
-    """The gateway on loopback (uvicorn); yields ``host:port``."""
-    assert settings.database_url is not None
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, settings.database_url, **kwargs),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def error_of(response: httpx.Response) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from tests.gateway.access_support import (
     bearer,
     client_for,
     new_key,
-    served,
     settings_for,
 )
+from tests.serving import served
 
 SEED = 20261121
 PING = "{ viewer { plan } }"

@@ -17,7 +17,8 @@ from websockets.typing import Subprotocol
 
 from gateway.keys import KEY_PREFIX
 from gateway.plans import PlanLimits
-from tests.gateway.access_support import ROOMY, new_key, served, settings_for
+from tests.gateway.access_support import ROOMY, new_key, settings_for
+from tests.serving import served
 
 PROTOCOL = [Subprotocol("graphql-transport-ws")]
 PING = "{ viewer { plan } }"

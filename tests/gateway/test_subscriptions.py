@@ -17,15 +17,14 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import uvicorn
 import websockets
 from websockets.asyncio.client import ClientConnection
 
 from db.pool import connect
-from gateway.app import create_app
 from ingest.fills import Direction, Fill
 from ingest.writer import MarketSpec, upsert_markets, write_fills
-from tests.conftest import DatabaseFactory, free_port, open_access_settings
+from tests.conftest import DatabaseFactory, open_access_settings
+from tests.serving import served
 
 EVENTS = """
 subscription Events($filter: PositionEventFilter, $after: String) {
@@ -87,23 +86,9 @@ class LiveGateway:
 
 @asynccontextmanager
 async def running_gateway(database_url: str, **settings: Any) -> AsyncIterator[LiveGateway]:
-    port = free_port()
-    config = open_access_settings(database_url=database_url, port=port, **settings)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config, database_url), port=port, log_level="warning", lifespan="on"
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield LiveGateway(f"ws://127.0.0.1:{port}/graphql", database_url)
-    finally:
-        server.should_exit = True
-        await task
+    config = open_access_settings(database_url=database_url, **settings)
+    async with served(config) as address:
+        yield LiveGateway(f"ws://{address}/graphql", database_url)
 
 
 @pytest.fixture
