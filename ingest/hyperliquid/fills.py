@@ -88,6 +88,7 @@ def _parse_fill(index: int, record: object, address: str) -> HyperliquidFill:
         )
     )
     fee = fields.optional_decimal("fee")
+    closed_pnl = fields.decimal("closedPnl")
     fill = Fill(
         venue=VENUE,
         fill_id=fill_id,
@@ -101,12 +102,11 @@ def _parse_fill(index: int, record: object, address: str) -> HyperliquidFill:
         fee=ZERO if fee is None else fee,
         is_liquidation=_liquidated_user(fields) == address,
         tx_hash=None if is_zero_hash(tx_hash) else tx_hash,
+        venue_start_position=start_position,
+        venue_closed_pnl=closed_pnl,
     )
     return HyperliquidFill(
-        fill=fill,
-        dir=fields.text("dir"),
-        start_position=start_position,
-        closed_pnl=fields.decimal("closedPnl"),
+        fill=fill, dir=fields.text("dir"), start_position=start_position, closed_pnl=closed_pnl
     )
 
 
