@@ -308,7 +308,11 @@ def record(**overrides: object) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        pytest.param({"fills": []}, "userFills response: expected a JSON list, got an object", id="not a list"),
+        pytest.param(
+            {"fills": []},
+            "userFills response: expected a JSON list, got an object",
+            id="not a list",
+        ),
         pytest.param([record(), "x"], "fill #1: expected a JSON object", id="not an object"),
         pytest.param([record(), record(px=_DROP)], "fill #1: field 'px' is missing", id="no px"),
         pytest.param(
@@ -353,9 +357,7 @@ def record(**overrides: object) -> dict[str, object]:
         pytest.param(
             [record(sz="1_000")], "fill #0: field 'sz' is not a number", id="underscore digits"
         ),
-        pytest.param(
-            [record(px=" 2 ")], "fill #0: field 'px' is not a number", id="padded number"
-        ),
+        pytest.param([record(px=" 2 ")], "fill #0: field 'px' is not a number", id="padded number"),
         pytest.param(
             [record(closedPnl="Infinity")],
             "fill #0: field 'closedPnl' is not a number",
