@@ -1,8 +1,9 @@
 """The tables, as SQLModel classes. Alembic migrations are generated from this metadata.
 
 The trade table is the event log (DESIGN.md decision 4): one row per fill, unique per venue,
-trader and venue fill id (both counterparties of one Hyperliquid trade share its ``tid``), whose ``bigserial`` id is the cursor for pagination and subscription resume. Positions are
-rows too: open ones (``closed_at IS NULL``) and closed ones kept as history. Amounts are
+trader and venue fill id (both counterparties of one Hyperliquid trade share its ``tid``),
+whose ``bigserial`` id is the cursor for pagination and subscription resume. Positions are rows
+too: open ones (``closed_at IS NULL``) and closed ones kept as history. Amounts are
 ``numeric`` (exact); statistics are ``double precision``.
 """
 
