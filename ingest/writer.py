@@ -25,6 +25,7 @@ __all__ = [
     "TRADES_CHANNEL",
     "MarketSpec",
     "WriteReport",
+    "ensure_trader",
     "known_markets",
     "read_checkpoint",
     "revalue_open_positions",
@@ -351,6 +352,27 @@ async def _ensure_traders(
             ids[(venue, address)] = trader_id
         report.traders_created += len(missing)
     return ids
+
+
+async def ensure_trader(
+    connection: AsyncConnection, venue: str, address: str, seen_at: datetime
+) -> int:
+    """The id of a trader, created (first seen at ``seen_at``) if it is new."""
+    cursor = await connection.execute(
+        "SELECT id FROM trader WHERE venue = %s AND address = %s", (venue, address)
+    )
+    row = await cursor.fetchone()
+    if row is not None:
+        return int(row[0])
+    (public_id,) = await _fresh_public_ids(connection, 1)
+    cursor = await connection.execute(
+        "INSERT INTO trader (venue, address, public_id, first_seen_at) VALUES (%s, %s, %s, %s) "
+        "RETURNING id",
+        (venue, address, public_id, seen_at),
+    )
+    created = await cursor.fetchone()
+    assert created is not None
+    return int(created[0])
 
 
 async def _fresh_public_ids(connection: AsyncConnection, count: int) -> list[str]:
