@@ -8,6 +8,11 @@ position engine, applying the two venue-facing rules:
   engine's differs, the position is re-seeded from the venue's (:func:`ingest.engine.reseed`).
   The second leg of a self-trade (same hash, price, size and start position as the previous
   fill, the other way) starts where the first leg left the engine, so it is not a disagreement.
+* **Self-trades.** Both legs of a self-trade (one hash, price and size, the same start
+  position, opposite directions, one millisecond) are a pair that changes nothing: each leg is
+  classified against the position before the pair, as the venue's ``dir`` is, and written with
+  that action and a realized PnL of 0; the position keeps its size, entry and realized PnL and
+  only adds both fees. Legs split across two batches are folded as ordinary fills.
 * **Late fills.** A fill older than the last fill applied to that trader and coin (in an earlier
   batch) is applied on arrival, after what is stored, and never re-seeded (its start position
   is stale by then). Its size and fee count exactly; only its place in the average-cost order
@@ -20,8 +25,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -98,18 +103,28 @@ class FoldedFill:
     start_position: Decimal
 
 
-def is_second_self_trade_leg(previous: Fill | None, fill: Fill) -> bool:
-    """Both legs of a self-trade share hash, price, size and the venue's start position; the
-    second leg starts where the first left the engine, so it must not trigger a re-seed."""
-    return (
-        previous is not None
-        and fill.tx_hash is not None
-        and previous.tx_hash == fill.tx_hash
-        and previous.venue_start_position == fill.venue_start_position
-        and previous.direction is not fill.direction
-        and previous.size == fill.size
-        and previous.price == fill.price
-    )
+def self_trade_pairs(fills: Sequence[Fill], trader_ids: Sequence[int]) -> dict[int, int]:
+    """Index of each self-trade's first leg -> index of its second leg (rule above)."""
+    waiting: dict[tuple[object, ...], list[int]] = {}
+    pairs: dict[int, int] = {}
+    for index, fill in enumerate(fills):
+        if fill.tx_hash is None or fill.venue_start_position is None:
+            continue
+        twin = (
+            trader_ids[index],
+            fill.coin,
+            fill.timestamp,
+            fill.tx_hash,
+            fill.venue_start_position,
+            fill.size,
+            fill.price,
+        )
+        other_way = waiting.get((*twin, fill.direction.opens.opposite))
+        if other_way:
+            pairs[other_way.pop(0)] = index
+        else:
+            waiting.setdefault((*twin, fill.direction.opens), []).append(index)
+    return pairs
 
 
 class BatchFold:
@@ -127,12 +142,21 @@ class BatchFold:
         self.finished: list[OpenPosition] = []
         self.folded: list[FoldedFill] = []
         self._last_applied = {key: h.last_fill_at for key, h in histories.items()}
-        self._previous_fill: dict[tuple[int, str], Fill] = {}
         self._report = report
         self._pnl_entry_decimals = pnl_entry_decimals
         # New positions get provisional negative ids during the fold; the writer draws real
         # ids from the sequence afterwards in one round trip, exactly as many as were opened.
         self._provisional_ids = itertools.count(-1, -1)
+
+    def apply_all(self, fills: Sequence[Fill], trader_ids: Sequence[int]) -> None:
+        """Fold ``fills`` (in time order) of the traders ``trader_ids`` (one per fill)."""
+        pairs = self_trade_pairs(fills, trader_ids)
+        second_legs = set(pairs.values())
+        for index, fill in enumerate(fills):
+            if index in pairs:
+                self._apply_self_trade(fill, fills[pairs[index]], trader_ids[index])
+            elif index not in second_legs:
+                self.apply(fill, trader_ids[index])
 
     def apply(self, fill: Fill, trader_id: int) -> None:
         key = (trader_id, fill.coin)
@@ -153,12 +177,9 @@ class BatchFold:
             )
         else:
             self._last_applied[key] = fill.timestamp
-            if is_out_of_step(before, fill) and not is_second_self_trade_leg(
-                self._previous_fill.get(key), fill
-            ):
+            if is_out_of_step(before, fill):
                 current, before = self._reseed(key, current, fill)
                 start_position = fill.venue_start_position or ZERO
-        self._previous_fill[key] = fill
         outcome = apply_fill(
             before, fill, pnl_entry_decimals=self._pnl_entry_decimals.get(fill.coin)
         )
@@ -173,6 +194,27 @@ class BatchFold:
             current = self._keep(key, current, outcome.state)
             current.trade_count += 1
         self.folded.append(FoldedFill(fill, trader_id, current, closed, outcome, start_position))
+
+    def _apply_self_trade(self, first: Fill, second: Fill, trader_id: int) -> None:
+        key = (trader_id, first.coin)
+        current = self.open_positions.get(key)
+        before = current.state if current is not None else None
+        last = self._last_applied.get(key)
+        if last is None or first.timestamp >= last:
+            self._last_applied[key] = first.timestamp
+            if is_out_of_step(before, first):
+                current, before = self._reseed(key, current, first)
+        start_position = before.signed_size if before is not None else ZERO
+        for leg in (first, second):
+            classified = apply_fill(before, leg)
+            outcome = FillOutcome(classified.action, classified.side, ZERO, before)
+            self._report.actions[outcome.action] = self._report.actions.get(outcome.action, 0) + 1
+            self.folded.append(FoldedFill(leg, trader_id, current, None, outcome, start_position))
+        if current is not None and before is not None:
+            current.state = replace(
+                before, fees=before.fees + first.fee + second.fee, last_fill_at=second.timestamp
+            )
+            current.trade_count += 2
 
     def _reseed(
         self, key: tuple[int, str], current: OpenPosition | None, fill: Fill

@@ -230,8 +230,7 @@ async def _write_fresh_fills(
         connection, {(trader_ids[(f.venue, f.address)], f.coin) for f in fills}
     )
     fold = BatchFold(histories, report, pnl_entry_decimals)
-    for fill in fills:
-        fold.apply(fill, trader_ids[(fill.venue, fill.address)])
+    fold.apply_all(fills, [trader_ids[(fill.venue, fill.address)] for fill in fills])
     finished, open_positions, folded = fold.finished, fold.open_positions, fold.folded
     touched = finished + list(open_positions.values())
     new_positions = [p for p in touched if p.is_new]
