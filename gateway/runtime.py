@@ -229,3 +229,33 @@ def _replay_line(report: FileReport) -> str:
     if report.kind == "allMids":
         return f"{name}: mids of {report.mids} markets"
     return f"{name}: {report.markets} markets"
+
+
+async def run_ingest_hyperliquid(
+    settings: Settings,
+    *,
+    api_url: str,
+    ws_url: str,
+    coins: tuple[str, ...] | None,
+    since: str,
+    marks_interval: float,
+) -> None:
+    import httpx
+
+    from ingest.hyperliquid.info import InfoClient
+    from ingest.hyperliquid.live import LiveIngester, LiveSettings
+
+    with database(settings) as url:
+        async with httpx.AsyncClient(timeout=30) as http:
+            ingester = LiveIngester(
+                LiveSettings(
+                    database_url=url,
+                    ws_url=ws_url,
+                    coins=coins,
+                    backfill_since=datetime.fromisoformat(since),
+                    marks_interval=marks_interval,
+                ),
+                InfoClient(http, base_url=api_url),
+            )
+            _say(f"ingesting Hyperliquid from {api_url} and {ws_url}; Ctrl-C to stop")
+            await ingester.run(asyncio.Event())
