@@ -110,6 +110,8 @@ class Position(SQLModel, table=True):
             postgresql_where=text("closed_at IS NULL"),
         ),
         Index("position_by_opened_at", text("opened_at DESC"), text("id DESC")),
+        # The writer's "last fill applied per trader and coin" (late-fill rule) reads this.
+        Index("position_last_fill", "trader_id", "coin", text("last_fill_at DESC")),
     )
 
     id: int = Field(sa_column=Column(BigInteger, Identity(), primary_key=True))

@@ -395,22 +395,20 @@ async def _load_histories(
 ) -> dict[tuple[int, str], History]:
     """Per trader and coin: the open position (locked), and when its last fill was applied.
 
-    The newest position of each pair is read, open or closed, so that a fill older than the
-    last one applied is recognised even when the trader is flat in that coin.
+    The last fill time is read over all the pair's positions, open or closed, so that a fill
+    older than the last one applied is recognised even when the trader is flat in that coin.
     """
     ordered = list(keys)
     cursor = await connection.execute(
         """
-        SELECT p.id, p.trader_id, p.coin, p.side, p.size, p.entry_price, p.opened_at,
+        SELECT p.id, k.trader_id, k.coin, p.side, p.size, p.entry_price, p.opened_at,
                p.realized_pnl, p.fees, p.max_size, p.closed_size, p.exit_notional, p.leverage,
-               p.last_fill_at, p.trade_count, p.closed_at
+               p.last_fill_at, p.trade_count,
+               (SELECT max(q.last_fill_at) FROM position AS q
+                WHERE q.trader_id = k.trader_id AND q.coin = k.coin)
         FROM unnest(%s::bigint[], %s::text[]) AS k(trader_id, coin)
-        CROSS JOIN LATERAL (
-            SELECT * FROM position AS q
-            WHERE q.trader_id = k.trader_id AND q.coin = k.coin
-            ORDER BY q.closed_at IS NULL DESC, q.last_fill_at DESC
-            LIMIT 1
-        ) AS p
+        LEFT JOIN position AS p
+          ON p.trader_id = k.trader_id AND p.coin = k.coin AND p.closed_at IS NULL
         """,
         ([k[0] for k in ordered], [k[1] for k in ordered]),
     )
@@ -432,10 +430,11 @@ async def _load_histories(
             leverage,
             last_fill_at,
             trade_count,
-            closed_at,
+            last_applied,
         ) = row
-        if closed_at is not None:
-            histories[(trader_id, coin)] = History(None, last_fill_at)
+        if position_id is None:
+            if last_applied is not None:
+                histories[(trader_id, coin)] = History(None, last_applied)
             continue
         state = PositionState(
             side=Side(side),
@@ -458,7 +457,7 @@ async def _load_histories(
             is_new=False,
             trade_count=trade_count,
         )
-        histories[(trader_id, coin)] = History(position, last_fill_at)
+        histories[(trader_id, coin)] = History(position, last_applied)
     return histories
 
 

@@ -39,6 +39,7 @@ def upgrade() -> None:
     )
     op.create_index('funding_payment_by_trader_time', 'funding_payment', ['trader_id', sa.literal_column('time DESC')], unique=False)
     op.create_index(op.f('ix_funding_payment_position_id'), 'funding_payment', ['position_id'], unique=False)
+    op.create_index('position_last_fill', 'position', ['trader_id', 'coin', sa.literal_column('last_fill_at DESC')], unique=False)
     op.drop_constraint(op.f('trade_venue_fill_key'), 'trade', type_='unique')
     op.create_unique_constraint('trade_venue_trader_fill_key', 'trade', ['venue', 'trader_id', 'venue_fill_id'])
 
@@ -47,6 +48,7 @@ def downgrade() -> None:
     # Fails if both legs of one trade were stored, as the old key cannot hold them.
     op.drop_constraint('trade_venue_trader_fill_key', 'trade', type_='unique')
     op.create_unique_constraint(op.f('trade_venue_fill_key'), 'trade', ['venue', 'venue_fill_id'], postgresql_nulls_not_distinct=False)
+    op.drop_index('position_last_fill', table_name='position')
     op.drop_index(op.f('ix_funding_payment_position_id'), table_name='funding_payment')
     op.drop_index('funding_payment_by_trader_time', table_name='funding_payment')
     op.drop_table('funding_payment')
