@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 
 from ingest.batch import BatchFold, FoldedFill, History, OpenPosition, WriteReport
 from ingest.engine import validate_fill
@@ -112,22 +113,38 @@ async def revalue_open_positions(
         params.append(list(position_ids))
     await connection.execute(
         f"""
-        UPDATE position AS p SET
-            mark_price = m.mark_price,
-            notional = p.size * coalesce(m.mark_price, p.entry_price),
-            unrealized_pnl = CASE WHEN m.mark_price IS NULL THEN NULL
-                WHEN p.side = 'LONG' THEN (m.mark_price - p.entry_price) * p.size
-                ELSE (p.entry_price - m.mark_price) * p.size END,
-            liquidation_price = CASE WHEN p.leverage IS NULL OR p.leverage <= 0 THEN NULL
-                WHEN p.side = 'LONG' THEN round(greatest(0, p.entry_price * (1 - (
-                    1 / p.leverage::numeric - 1 / (2 * m.max_leverage)::numeric))), 8)
-                ELSE round(p.entry_price * (1 + (
-                    1 / p.leverage::numeric - 1 / (2 * m.max_leverage)::numeric)), 8) END
+        UPDATE position AS p SET {_assignments(_valuation("p", "p.mark_price"))}
         FROM market AS m
         WHERE {" AND ".join(conditions)}
         """,
         params,
     )
+
+
+def _valuation(row: str, closed_mark: str) -> dict[str, str]:
+    """``mark_price, notional, unrealized_pnl, liquidation_price`` of the position ``row`` at
+    its market ``m``'s mark, as SQL expressions by column; closed positions keep
+    ``closed_mark`` and have no notional, unrealized PnL or liquidation price. The one formula
+    for the writer and for mark refreshes (see :func:`revalue_open_positions`)."""
+    closed = f"{row}.closed_at IS NOT NULL"
+    margin = f"(1 / {row}.leverage::numeric - 1 / (2 * m.max_leverage)::numeric)"
+    return {
+        "mark_price": f"CASE WHEN {closed} THEN {closed_mark} ELSE m.mark_price END",
+        "notional": f"CASE WHEN {closed} THEN 0 "
+        f"ELSE {row}.size * coalesce(m.mark_price, {row}.entry_price) END",
+        "unrealized_pnl": f"CASE WHEN {closed} OR m.mark_price IS NULL THEN NULL "
+        f"WHEN {row}.side = 'LONG' THEN (m.mark_price - {row}.entry_price) * {row}.size "
+        f"ELSE ({row}.entry_price - m.mark_price) * {row}.size END",
+        "liquidation_price": f"CASE "
+        f"WHEN {closed} OR {row}.leverage IS NULL OR {row}.leverage <= 0 THEN NULL "
+        f"WHEN {row}.side = 'LONG' "
+        f"THEN round(greatest(0, {row}.entry_price * (1 - {margin})), 8) "
+        f"ELSE round({row}.entry_price * (1 + {margin}), 8) END",
+    }
+
+
+def _assignments(expressions: dict[str, str]) -> str:
+    return ",\n".join(f"{column} = {expression}" for column, expression in expressions.items())
 
 
 async def known_markets(connection: AsyncConnection) -> dict[str, int]:
@@ -244,9 +261,6 @@ async def _write_fresh_fills(
     ]
     await _write_positions(connection, touched)
     await _copy_trades(connection, trade_rows)
-    await revalue_open_positions(
-        connection, position_ids=[p.id for p in touched if p.closed_at is None]
-    )
     report.fills_written = len(trade_rows)
     report.first_trade_id = trade_ids[0]
     report.last_trade_id = trade_ids[-1]
@@ -290,11 +304,19 @@ _TRADE_COLUMNS = (
 )
 
 
+_TRADE_TYPES = (
+    "int8", "text", "text", "int8", "int8", "int8", "text", "timestamptz", "text", "text",
+    "text", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric", "bool", "text",
+)  # fmt: skip
+
+
 async def _copy_trades(connection: AsyncConnection, rows: list[tuple[object, ...]]) -> None:
+    """Binary COPY: no text formatting of every number on our side or parsing on the server's."""
     async with (
         connection.cursor() as cursor,
-        cursor.copy(f"COPY trade ({_TRADE_COLUMNS}) FROM STDIN") as copy,
+        cursor.copy(f"COPY trade ({_TRADE_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
     ):
+        copy.set_types(_TRADE_TYPES)
         for row in rows:
             await copy.write_row(row)
 
@@ -303,10 +325,12 @@ async def _allocate_ids(connection: AsyncConnection, table: str, count: int) -> 
     if count == 0:
         return []
     cursor = await connection.execute(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        "SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) FROM generate_series(1, %s)",
         (table, count),
     )
-    return [row[0] for row in await cursor.fetchall()]
+    row = await cursor.fetchone()
+    assert row is not None
+    return list(row[0])
 
 
 async def _ensure_traders(
@@ -468,42 +492,54 @@ _POSITION_COLUMNS = (
 
 
 async def _write_positions(connection: AsyncConnection, positions: list[OpenPosition]) -> None:
-    """Existing rows are updated first (closing frees the one-open-per-coin slot), then inserts."""
+    """Existing rows are updated first (closing frees the one-open-per-coin slot), then inserts.
+
+    Both go through a temporary table filled by COPY, and are valued at the market's mark in
+    the same statement that writes them (no second pass over the rows).
+    """
     if not positions:
         return
     rows = [_position_row(p) for p in positions]
     updates = [row for row, p in zip(rows, positions, strict=True) if not p.is_new]
     inserts = [row for row, p in zip(rows, positions, strict=True) if p.is_new]
     async with connection.cursor() as cursor:
+        await cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS position_update "
+            "(LIKE position INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
         if updates:
+            await _copy_rows(cursor, "position_update", updates)
             await cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS position_update "
-                "(LIKE position INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-            )
-            async with cursor.copy(
-                f"COPY position_update ({_POSITION_COLUMNS}) FROM STDIN"
-            ) as copy:
-                for row in updates:
-                    await copy.write_row(row)
-            await cursor.execute(
-                """
+                f"""
                 UPDATE position AS p SET
                     side = u.side, size = u.size, max_size = u.max_size,
                     entry_price = u.entry_price, closed_size = u.closed_size,
                     exit_notional = u.exit_notional, realized_pnl = u.realized_pnl,
                     fees = u.fees, leverage = u.leverage, trade_count = u.trade_count,
                     last_fill_at = u.last_fill_at, closed_at = u.closed_at,
-                    notional = CASE WHEN u.closed_at IS NULL THEN p.notional ELSE 0 END,
-                    unrealized_pnl = CASE WHEN u.closed_at IS NULL THEN p.unrealized_pnl END,
-                    liquidation_price = CASE WHEN u.closed_at IS NULL
-                        THEN p.liquidation_price END
-                FROM position_update AS u WHERE p.id = u.id
+                    {_assignments(_valuation("u", "p.mark_price"))}
+                FROM position_update AS u JOIN market AS m ON m.coin = u.coin
+                WHERE p.id = u.id
                 """
             )
+            await cursor.execute("TRUNCATE position_update")
         if inserts:
-            async with cursor.copy(f"COPY position ({_POSITION_COLUMNS}) FROM STDIN") as copy:
-                for row in inserts:
-                    await copy.write_row(row)
+            await _copy_rows(cursor, "position_update", inserts)
+            valued = _valuation("u", "NULL")
+            await cursor.execute(
+                f"""
+                INSERT INTO position ({_POSITION_COLUMNS}, {", ".join(valued)})
+                SELECT {", ".join(f"u.{c.strip()}" for c in _POSITION_COLUMNS.split(","))},
+                       {", ".join(valued.values())}
+                FROM position_update AS u JOIN market AS m ON m.coin = u.coin
+                """
+            )
+
+
+async def _copy_rows(cursor: AsyncCursor[Any], table: str, rows: list[tuple[object, ...]]) -> None:
+    async with cursor.copy(f"COPY {table} ({_POSITION_COLUMNS}) FROM STDIN") as copy:
+        for row in rows:
+            await copy.write_row(row)
 
 
 def _position_row(position: OpenPosition) -> tuple[object, ...]:
