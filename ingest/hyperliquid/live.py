@@ -4,7 +4,10 @@ Three tasks share one database connection each and one ``/info`` weight budget:
 
 * **discovery**: a WebSocket subscribed to the public ``trades`` of every coin (each trade names
   both counterparties) and to ``allMids``. Every address not seen before is queued for a
-  backfill; mids are stored as they come. A dropped connection is re-opened with exponential
+  backfill; a known address that trades again is queued for an incremental backfill (from its
+  checkpoint) at most once per ``refresh_seconds``, so the fills of active traders keep coming
+  in without per-user subscriptions (which the venue caps at 10 users). Mids are stored as
+  they come. A dropped connection is re-opened with exponential
   backoff and jitter, and the subscriptions are sent again.
 * **backfill**: for each queued trader, ``userFillsByTime`` pages from the trader's checkpoint
   (or ``backfill_since``), each page written as one batch with its checkpoint (the last fill's
@@ -59,6 +62,7 @@ class LiveCounters:
     reconnects: int = 0
     traders_discovered: int = 0
     traders_backfilled: int = 0
+    refreshes_queued: int = 0
     fills_written: int = 0
     pages_rejected: int = 0
     marks_refreshes: int = 0
@@ -81,6 +85,7 @@ class LiveSettings:
     backfill_since: datetime = datetime(2025, 1, 1, tzinfo=UTC)
     marks_interval: float = 30.0
     max_backoff_seconds: float = 30.0
+    refresh_seconds: float = 60.0
 
 
 class LiveIngester:
@@ -89,6 +94,8 @@ class LiveIngester:
         self.info = info
         self.counters = LiveCounters()
         self.known: set[str] = set()
+        self._queued: set[str] = set()
+        self._last_backfill: dict[str, float] = {}
         self._queue: asyncio.Queue[str] = asyncio.Queue()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -152,10 +159,7 @@ class LiveIngester:
         if isinstance(message, PublicTrades):
             for trade in message.trades:
                 for user in trade.users:
-                    if user not in self.known:
-                        self.known.add(user)
-                        self.counters.traders_discovered += 1
-                        self._queue.put_nowait(user)
+                    self._saw(user)
         elif isinstance(message, AllMidsUpdate):
             connection = await connect(self.settings.database_url)
             try:
@@ -164,6 +168,20 @@ class LiveIngester:
                 self.counters.mids_updates += 1
             finally:
                 await connection.close()
+
+    def _saw(self, user: str) -> None:
+        if user in self._queued:
+            return
+        if user not in self.known:
+            self.known.add(user)
+            self.counters.traders_discovered += 1
+        else:
+            last = self._last_backfill.get(user)
+            if last is None or time.monotonic() - last < self.settings.refresh_seconds:
+                return
+            self.counters.refreshes_queued += 1
+        self._queued.add(user)
+        self._queue.put_nowait(user)
 
     # --- backfill ---------------------------------------------------------------------------
 
@@ -176,12 +194,16 @@ class LiveIngester:
                     if connection is None or connection.closed:
                         connection = await connect(self.settings.database_url)
                     await self.backfill(connection, user)
+                    self._queued.discard(user)
+                    self._last_backfill[user] = time.monotonic()
                 except psycopg.OperationalError as error:
                     log.warning("database unavailable while backfilling %s: %s", user, error)
                     connection = None
                     self._queue.put_nowait(user)
                     await asyncio.sleep(1.0)
                 except (httpx.HTTPError, HyperliquidFormatError, FillRejectedError) as error:
+                    self._queued.discard(user)
+                    self._last_backfill[user] = time.monotonic()
                     self.counters.malformed_message(f"backfill of {user}: {error}")
         finally:
             if connection is not None:

@@ -6,7 +6,8 @@ modern fill histories (paged by ``startTime``, ``page_size`` fills a page, oldes
 ``userFillsByTime`` request gets a 429, as a venue over its weight limit would answer.
 
 The WebSocket plays ``scripts[n]`` to its ``n``-th connection: each script is a list of text
-frames, and ``DROP`` ends the connection abruptly (no close frame) mid-stream. After its last
+frames, ``DROP`` ends the connection abruptly (no close frame) mid-stream, and ``PAUSE`` waits
+a second. After its last
 frame a connection stays open until the client leaves.
 """
 
@@ -31,6 +32,7 @@ from tests.conftest import free_port
 from tests.ingest.hyperliquid.recorded import load
 
 DROP = "<drop the connection>"
+PAUSE = "<pause one second>"
 USER_109A42 = "0x109a42c3ead059b041560cb6da71058516e7ba3e"
 USER_08C14B = "0x08c14b32c8a48894e4b933090ebcc9ce33b21135"
 FILLS = {
@@ -84,6 +86,9 @@ class FakeVenue:
             if frame == DROP:
                 connection.transport.abort()
                 return
+            if frame == PAUSE:
+                await asyncio.sleep(1.0)
+                continue
             await connection.send(frame)
             await asyncio.sleep(0.01)
         await connection.wait_closed()

@@ -14,6 +14,7 @@ from ingest.hyperliquid.live import LiveIngester, LiveSettings
 from tests.ingest.hyperliquid.fake_venue import (
     DROP,
     FILLS,
+    PAUSE,
     USER_08C14B,
     USER_109A42,
     FakeVenue,
@@ -43,7 +44,7 @@ def _trades_of(url: str, user: str) -> int:
 
 def _settled(ingester: LiveIngester) -> bool:
     counters = ingester.counters
-    return counters.traders_backfilled >= 3 and counters.marks_refreshes >= 2
+    return counters.traders_backfilled >= 4 and counters.marks_refreshes >= 2
 
 
 async def test_discovers_backfills_and_reconciles_through_drops_and_bad_messages(
@@ -62,7 +63,12 @@ async def test_discovers_backfills_and_reconciles_through_drops_and_bad_messages
                 MIDS,
                 DROP,
             ],
-            [ACK, trades_message(("ENA", OTHER, USER_08C14B))],
+            [
+                ACK,
+                trades_message(("ENA", OTHER, USER_08C14B)),
+                PAUSE,
+                trades_message(("BTC", USER_109A42, USER_08C14B)),
+            ],
         ]
     )
     async with running(venue), httpx.AsyncClient(timeout=10) as http:
@@ -74,6 +80,7 @@ async def test_discovers_backfills_and_reconciles_through_drops_and_bad_messages
             backfill_since=datetime(2025, 1, 1, tzinfo=UTC),
             marks_interval=0.3,
             max_backoff_seconds=0.2,
+            refresh_seconds=0.0,
         )
         ingester = LiveIngester(settings, info)
         stop = asyncio.Event()
@@ -98,6 +105,8 @@ async def test_discovers_backfills_and_reconciles_through_drops_and_bad_messages
     assert counters.malformed == 3
     assert any("users[0]" in reason for reason in counters.malformed_reasons)
     assert counters.reconnects >= 1
+    # and a known trader trading again was backfilled again from its checkpoint, adding nothing
+    assert counters.refreshes_queued >= 1
     assert venue.connections >= 2
     assert counters.mids_updates >= 1
     assert counters.last_marks_refresh_s is not None
