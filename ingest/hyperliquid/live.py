@@ -122,21 +122,27 @@ class LiveIngester:
     # --- discovery --------------------------------------------------------------------------
 
     async def _discover(self, coins: tuple[str, ...], stop: asyncio.Event) -> None:
-        first = True
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type((OSError, WebSocketException, TimeoutError)),
-            wait=wait_exponential_jitter(multiplier=0.05, max=self.settings.max_backoff_seconds),
-        ):
-            with attempt:
-                if not first:
-                    self.counters.reconnects += 1
-                first = False
-                await self._listen(coins, stop)
-                if stop.is_set():
-                    return
-                raise ConnectionResetError("the venue closed the WebSocket")
+        """Keep a socket open. Failed attempts back off exponentially (with jitter); a
+        connection that delivered messages before it dropped starts the backoff afresh."""
+        connections = 0
+        while not stop.is_set():
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type((OSError, WebSocketException, TimeoutError)),
+                wait=wait_exponential_jitter(
+                    multiplier=0.05, max=self.settings.max_backoff_seconds
+                ),
+            ):
+                with attempt:
+                    connections += 1
+                    self.counters.reconnects = connections - 1
+                    delivered = await self._listen(coins, stop)
+                    if not delivered and not stop.is_set():
+                        raise ConnectionResetError("the venue closed the WebSocket at once")
 
-    async def _listen(self, coins: tuple[str, ...], stop: asyncio.Event) -> None:
+    async def _listen(self, coins: tuple[str, ...], stop: asyncio.Event) -> int:
+        """Subscribe and handle messages until the socket closes or ``stop`` is set; returns
+        how many messages came."""
+        delivered = 0
         async with ws_connect(self.settings.ws_url, ping_interval=20) as socket:
             subscriptions: list[dict[str, Any]] = [{"type": "allMids"}]
             subscriptions += [{"type": "trades", "coin": coin} for coin in coins]
@@ -144,11 +150,18 @@ class LiveIngester:
                 await socket.send(
                     orjson.dumps({"method": "subscribe", "subscription": subscription}).decode()
                 )
-            async for raw in socket:
-                self.counters.messages += 1
-                await self._handle(raw)
-                if stop.is_set():
-                    return
+            try:
+                async for raw in socket:
+                    delivered += 1
+                    self.counters.messages += 1
+                    await self._handle(raw)
+                    if stop.is_set():
+                        break
+            except WebSocketException as error:
+                if not delivered:
+                    raise
+                log.warning("WebSocket dropped after %d messages: %s", delivered, error)
+        return delivered
 
     async def _handle(self, raw: str | bytes) -> None:
         try:
