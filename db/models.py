@@ -1,8 +1,9 @@
 """The tables, as SQLModel classes. Alembic migrations are generated from this metadata.
 
-The trade table is the event log (DESIGN.md decision 4): one row per fill, unique per venue fill
-id, whose ``bigserial`` id is the cursor for pagination and subscription resume. Positions are
-rows too: open ones (``closed_at IS NULL``) and closed ones kept as history. Amounts are
+The trade table is the event log (DESIGN.md decision 4): one row per fill, unique per venue,
+trader and venue fill id (both counterparties of one Hyperliquid trade share its ``tid``),
+whose ``bigserial`` id is the cursor for pagination and subscription resume. Positions are rows
+too: open ones (``closed_at IS NULL``) and closed ones kept as history. Amounts are
 ``numeric`` (exact); statistics are ``double precision``.
 """
 
@@ -109,6 +110,8 @@ class Position(SQLModel, table=True):
             postgresql_where=text("closed_at IS NULL"),
         ),
         Index("position_by_opened_at", text("opened_at DESC"), text("id DESC")),
+        # The writer's "last fill applied per trader and coin" (late-fill rule) reads this.
+        Index("position_last_fill", "trader_id", "coin", text("last_fill_at DESC")),
     )
 
     id: int = Field(sa_column=Column(BigInteger, Identity(), primary_key=True))
@@ -141,7 +144,7 @@ class Trade(SQLModel, table=True):
 
     __tablename__ = "trade"
     __table_args__ = (
-        UniqueConstraint("venue", "venue_fill_id", name="trade_venue_fill_key"),
+        UniqueConstraint("venue", "trader_id", "venue_fill_id", name="trade_venue_trader_fill_key"),
         CheckConstraint("size > 0 AND price > 0", name="trade_positive_check"),
         CheckConstraint(
             "action IN ('OPEN', 'ADD', 'REDUCE', 'CLOSE', 'FLIP')", name="trade_action_check"
@@ -177,6 +180,34 @@ class Trade(SQLModel, table=True):
         sa_column=Column(Boolean, nullable=False, server_default=text("false"))
     )
     tx_hash: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class FundingPayment(SQLModel, table=True):
+    """One funding settlement of one trader's position in one coin (USDC, received > 0).
+
+    Net PnL = realized - fees + funding; ``position.funding`` sums the payments made while
+    that position was open. ``venue_funding_id`` is stable per venue, trader, coin and time,
+    so replays are idempotent.
+    """
+
+    __tablename__ = "funding_payment"
+    __table_args__ = (
+        UniqueConstraint("venue", "venue_funding_id", name="funding_payment_venue_id_key"),
+        Index("funding_payment_by_trader_time", "trader_id", text("time DESC")),
+    )
+
+    id: int = Field(sa_column=Column(BigInteger, Identity(), primary_key=True))
+    venue: str = Field(sa_column=Column(Text, nullable=False))
+    venue_funding_id: str = Field(sa_column=Column(Text, nullable=False))
+    trader_id: int = Field(sa_column=Column(BigInteger, ForeignKey("trader.id"), nullable=False))
+    position_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, ForeignKey("position.id"), index=True)
+    )
+    coin: str = Field(sa_column=Column(Text, nullable=False))
+    time: datetime = _moment()
+    amount: Decimal = _amount(default=None)
+    position_size: Decimal = _amount(default=None)
+    funding_rate: float = Field(sa_column=Column(Double, nullable=False))
 
 
 class IngestCheckpoint(SQLModel, table=True):

@@ -120,11 +120,62 @@ def ingest_replay(
         typer.Option("--user", help="Whose fills: needed for responses that do not say."),
     ] = None,
 ) -> None:
-    """Replay recorded Hyperliquid responses (meta, metaAndAssetCtxs, userFills,
-    userFillsByTime) and report what was written. Replaying again changes nothing."""
+    """Replay recorded Hyperliquid responses (meta, metaAndAssetCtxs, allMids, userFills,
+    userFillsByTime, clearinghouseState, userFunding) and report what was written.
+    Replaying again changes nothing."""
     from gateway.runtime import run_replay
 
     _run(run_replay(_settings(), files, user=user))
+
+
+@ingest_app.command("hyperliquid")
+def ingest_hyperliquid(
+    api_url: Annotated[
+        str, typer.Option("--api-url", envvar="PERPGRAPH_HYPERLIQUID_API_URL", help="REST base.")
+    ] = "https://api.hyperliquid.xyz",
+    ws_url: Annotated[
+        str, typer.Option("--ws-url", envvar="PERPGRAPH_HYPERLIQUID_WS_URL", help="WebSocket.")
+    ] = "wss://api.hyperliquid.xyz/ws",
+    coins: Annotated[
+        str | None,
+        typer.Option(
+            "--coins",
+            envvar="PERPGRAPH_HYPERLIQUID_COINS",
+            help="Comma-separated coins whose trades discover traders (default: every perp).",
+        ),
+    ] = None,
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since",
+            envvar="PERPGRAPH_HYPERLIQUID_SINCE",
+            help="Backfill new traders' fills from this ISO date.",
+        ),
+    ] = "2025-01-01T00:00:00+00:00",
+    marks_interval: Annotated[
+        float,
+        typer.Option(
+            "--marks-interval",
+            min=1,
+            envvar="PERPGRAPH_HYPERLIQUID_MARKS_INTERVAL",
+            help="Seconds between mark refreshes.",
+        ),
+    ] = 30.0,
+) -> None:
+    """Ingest Hyperliquid live: discover traders from public trades, backfill their fills,
+    reconcile their positions, refresh marks. Runs until interrupted."""
+    from gateway.runtime import run_ingest_hyperliquid
+
+    _run(
+        run_ingest_hyperliquid(
+            _settings(),
+            api_url=api_url,
+            ws_url=ws_url,
+            coins=tuple(c.strip() for c in coins.split(",") if c.strip()) if coins else None,
+            since=since,
+            marks_interval=marks_interval,
+        )
+    )
 
 
 @app.command()

@@ -17,7 +17,7 @@ from gateway.app import create_app
 from gateway.database import database
 from gateway.keys import create_key
 from gateway.settings import Settings
-from ingest.replay import replay
+from ingest.replay import FileReport, replay
 from ingest.scoring import recompute_leaderboards
 from ingest.simulate import HistoryProgress, SimulationPlan, run_live, write_history
 
@@ -221,19 +221,64 @@ async def run_replay(settings: Settings, files: list[Path], *, user: str | None)
         finally:
             await connection.close()
     for report in reports:
-        if report.kind == "userFills":
-            written = report.write
-            line = (
-                f"{report.path.name}: {written.fills_received:,} fills, {written.fills_written:,} "
-                f"written, {written.duplicates_skipped:,} already stored; "
-                f"{written.positions_opened:,} positions opened, "
-                f"{written.positions_closed:,} closed"
+        _say(_replay_line(report))
+
+
+def _replay_line(report: FileReport) -> str:
+    name = report.path.name
+    if report.kind == "userFills":
+        written = report.write
+        line = (
+            f"{name}: {written.fills_received:,} fills, {written.fills_written:,} written, "
+            f"{written.duplicates_skipped:,} already stored; {written.positions_opened:,} "
+            f"positions opened, {written.positions_closed:,} closed; {written.reseeded:,} "
+            "re-seeded from the venue's startPosition"
+        )
+        if report.closes_checked:
+            line += (
+                f"; realized PnL equals the venue's closedPnl on "
+                f"{report.closes_matching_venue} of {report.closes_checked} closing fills"
             )
-            if report.closes_checked:
-                line += (
-                    f"; realized PnL equals the venue's closedPnl on "
-                    f"{report.closes_matching_venue} of {report.closes_checked} closing fills"
-                )
-        else:
-            line = f"{report.path.name}: {report.markets} markets"
-        _say(line)
+        return line
+    if report.reconcile is not None:
+        r = report.reconcile
+        return (
+            f"{name}: {r.bootstrapped} positions bootstrapped, {r.unchanged} unchanged, "
+            f"{r.entries_corrected} entries corrected, {r.replaced} replaced, {r.ended} ended, "
+            f"{r.older_than_stored} newer than the snapshot kept"
+        )
+    if report.kind == "userFunding":
+        return f"{name}: {report.funding_written:,} funding payments written"
+    if report.kind == "allMids":
+        return f"{name}: mids of {report.mids} markets"
+    return f"{name}: {report.markets} markets"
+
+
+async def run_ingest_hyperliquid(
+    settings: Settings,
+    *,
+    api_url: str,
+    ws_url: str,
+    coins: tuple[str, ...] | None,
+    since: str,
+    marks_interval: float,
+) -> None:
+    import httpx
+
+    from ingest.hyperliquid.info import InfoClient
+    from ingest.hyperliquid.live import LiveIngester, LiveSettings
+
+    with database(settings) as url:
+        async with httpx.AsyncClient(timeout=30) as http:
+            ingester = LiveIngester(
+                LiveSettings(
+                    database_url=url,
+                    ws_url=ws_url,
+                    coins=coins,
+                    backfill_since=datetime.fromisoformat(since),
+                    marks_interval=marks_interval,
+                ),
+                InfoClient(http, base_url=api_url),
+            )
+            _say(f"ingesting Hyperliquid from {api_url} and {ws_url}; Ctrl-C to stop")
+            await ingester.run(asyncio.Event())

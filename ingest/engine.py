@@ -11,6 +11,11 @@
 
 Hyperliquid computes realized PnL against the average entry truncated to ``6 - szDecimals``
 decimals; ``pnl_entry_decimals`` reproduces that exactly while the stored entry stays exact.
+
+Where the venue states the position before a fill (``startPosition``) and it differs from the
+engine's, the venue is right: the fill history before it is missing (a position opened before
+the first fill we hold, or fills the venue's response left out). :func:`reseed` gives the
+position to fold the fill into; the rule is in its docstring.
 """
 
 from __future__ import annotations
@@ -124,6 +129,59 @@ def _opened(fill: Fill, size: Decimal, fee: Decimal) -> PositionState:
         entry_price=fill.price,
         opened_at=fill.timestamp,
         fees=fee,
+        max_size=size,
+        leverage=fill.leverage,
+        last_fill_at=fill.timestamp,
+    )
+
+
+def is_out_of_step(state: PositionState | None, fill: Fill) -> bool:
+    """Whether the venue's position before ``fill`` differs from the engine's ``state``."""
+    if fill.venue_start_position is None:
+        return False
+    engine = state.signed_size if state is not None else ZERO
+    return engine != fill.venue_start_position
+
+
+def reseed(state: PositionState | None, fill: Fill) -> PositionState | None:
+    """The position the venue says was open before ``fill``, when the engine's differs.
+
+    * The venue's size and side are taken as they are (flat: None).
+    * Entry, when ``fill`` closes part of it: the entry the venue's ``closedPnl`` implies,
+      ``px - closedPnl/closed size`` for a long and ``px + closedPnl/closed size`` for a short.
+      That is the venue's truncated entry, so the close then realizes ``closedPnl`` exactly.
+    * Entry, when ``fill`` adds to it and the engine holds the same side: the engine's entry
+      for the size it knows, and the fill price for the missing size (the best estimate there
+      is: no fill tells what the missing size cost).
+    * Otherwise (the engine was flat or on the other side): the fill price.
+
+    The engine's own position is kept (same row, same history) when the side is unchanged;
+    otherwise the caller ends it, writing it off without a trade.
+    """
+    start = fill.venue_start_position
+    assert start is not None
+    if start == 0:
+        return None
+    side = Side.LONG if start > 0 else Side.SHORT
+    size = abs(start)
+    same_side = state is not None and state.side is side
+    if fill.direction.opens is not side:
+        closed_size = min(size, fill.size)
+        move = (fill.venue_closed_pnl or ZERO) / closed_size
+        entry = fill.price - move if side is Side.LONG else fill.price + move
+    elif state is not None and same_side and size > state.size:
+        entry = (state.entry_price * state.size + fill.price * (size - state.size)) / size
+    elif state is not None and same_side:
+        entry = state.entry_price
+    else:
+        entry = fill.price
+    if state is not None and same_side:
+        return replace(state, size=size, entry_price=entry, max_size=max(state.max_size, size))
+    return PositionState(
+        side=side,
+        size=size,
+        entry_price=entry,
+        opened_at=fill.timestamp,
         max_size=size,
         leverage=fill.leverage,
         last_fill_at=fill.timestamp,

@@ -53,8 +53,13 @@ class Fill:
     """One execution of one trader's order, as the venue reports it.
 
     ``size`` and ``price`` are positive; ``direction`` says which way. ``fee`` is what the
-    trader paid (negative for a rebate), in the quote currency. ``fill_id`` is unique within
-    ``venue`` and makes re-ingestion idempotent.
+    trader paid (negative for a rebate), in the quote currency. ``fill_id`` is unique per venue
+    and trader (both counterparties of one Hyperliquid trade share its ``tid``) and makes
+    re-ingestion idempotent.
+
+    ``venue_start_position`` and ``venue_closed_pnl`` are the venue's own view (Hyperliquid's
+    ``startPosition`` and ``closedPnl``) where it gives one: the writer re-seeds the position
+    from them when its own state disagrees (see :func:`ingest.engine.reseed`).
     """
 
     venue: str
@@ -69,6 +74,8 @@ class Fill:
     is_liquidation: bool = False
     tx_hash: str | None = None
     leverage: float | None = None
+    venue_start_position: Decimal | None = None
+    venue_closed_pnl: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,19 @@
 """Replay recorded venue responses into the database (``perpgraph ingest replay FILE...``).
 
-Each file is recognised by its shape: Hyperliquid ``meta`` / ``metaAndAssetCtxs`` responses
-describe markets (size decimals, leverage limits, marks) and are applied first; ``userFills`` /
-``userFillsByTime`` responses are folded and written in batches. Fills are unique per venue
-fill id, so replaying a file twice changes nothing. The report compares the engine's realized
-PnL with the venue's own ``closedPnl`` on every closing fill.
+Each file is recognised by its shape and applied in this order, whatever the order given:
+
+1. ``meta`` / ``metaAndAssetCtxs``: markets (size decimals, leverage limits; with contexts also
+   marks, oracle and mid prices, funding rates, open interest, day volume);
+2. ``allMids``: mid prices (and marks for markets that have none);
+3. ``userFills`` / ``userFillsByTime``: folded and written in batches, re-seeded from the
+   venue's ``startPosition`` where the engine's position differs (:mod:`ingest.batch`);
+4. ``clearinghouseState``: the account snapshot reconciles the trader's open positions
+   (:func:`ingest.venue_state.reconcile_account`), oldest snapshot first;
+5. ``userFunding``: funding payments, credited to the positions open when they were paid.
+
+Fills are unique per venue, trader and fill id, and funding payments per venue id, so
+replaying a file twice changes nothing. The report compares the engine's realized PnL with the
+venue's own ``closedPnl`` on every closing fill.
 """
 
 from __future__ import annotations
@@ -18,7 +27,17 @@ from pathlib import Path
 from psycopg import AsyncConnection
 
 from ingest.hyperliquid.fills import HyperliquidFill, HyperliquidFormatError, parse_user_fills
-from ingest.hyperliquid.meta import sz_decimals_by_coin
+from ingest.hyperliquid.funding import parse_user_funding
+from ingest.hyperliquid.meta import parse_meta_and_asset_ctxs, sz_decimals_by_coin
+from ingest.hyperliquid.mids import parse_all_mids
+from ingest.hyperliquid.state import parse_clearinghouse_state
+from ingest.venue_state import (
+    ReconcileReport,
+    apply_asset_contexts,
+    apply_mids,
+    reconcile_account,
+    store_funding,
+)
 from ingest.writer import MarketSpec, WriteReport, known_markets, upsert_markets, write_fills
 
 VENUE = "hyperliquid"
@@ -39,6 +58,9 @@ class FileReport:
     markets: int = 0
     closes_checked: int = 0
     closes_matching_venue: int = 0
+    reconcile: ReconcileReport | None = None
+    funding_written: int = 0
+    mids: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +70,28 @@ class _Loaded:
     kind: str
 
 
-def _kind_of(payload: object) -> str | None:
+_NEEDS_USER = ("userFills", "clearinghouseState", "userFunding")
+_ORDER = ("meta", "metaAndAssetCtxs", "allMids", "userFills", "clearinghouseState", "userFunding")
+
+
+def _kind_of(payload: object) -> str | None:  # noqa: PLR0911 - one return per shape
     if isinstance(payload, dict) and "universe" in payload:
         return "meta"
+    if isinstance(payload, dict) and {"assetPositions", "marginSummary"} <= payload.keys():
+        return "clearinghouseState"
+    if isinstance(payload, dict) and payload and all(isinstance(v, str) for v in payload.values()):
+        return "allMids"
+    if (
+        isinstance(payload, list)
+        and payload
+        and all(
+            isinstance(item, dict)
+            and isinstance(item.get("delta"), dict)
+            and item["delta"].get("type") == "funding"
+            for item in payload
+        )
+    ):
+        return "userFunding"
     if (
         isinstance(payload, list)
         and len(payload) == 2
@@ -77,7 +118,8 @@ def _load(path: Path) -> _Loaded:
     if kind is None:
         raise ReplayError(
             f"{path}: not a response replay understands (Hyperliquid userFills, "
-            "userFillsByTime, meta or metaAndAssetCtxs)"
+            "userFillsByTime, meta, metaAndAssetCtxs, allMids, clearinghouseState or "
+            "userFunding)"
         )
     return _Loaded(path, payload, kind)
 
@@ -93,31 +135,53 @@ def _inferred_size_decimals(fills: Sequence[HyperliquidFill], coin: str) -> int:
 async def replay(
     connection: AsyncConnection, paths: Sequence[Path], *, user: str | None
 ) -> list[FileReport]:
-    """Replay ``paths`` (market files first, then fills in the order given)."""
+    """Replay ``paths`` in the order of the module docstring (files of one kind as given)."""
     loaded = [_load(path) for path in paths]
-    if user is None and any(item.kind == "userFills" for item in loaded):
+    needing = [item.path.name for item in loaded if item.kind in _NEEDS_USER]
+    if user is None and needing:
         raise ReplayError(
-            "userFills responses do not say whose fills they are: pass --user ADDRESS"
+            f"userFills, clearinghouseState and userFunding responses do not say whose they "
+            f"are ({', '.join(needing)}): pass --user ADDRESS"
         )
     reports: list[FileReport] = []
     size_decimals: dict[str, int] = {}
-    for item in loaded:
-        if item.kind in ("meta", "metaAndAssetCtxs"):
-            reports.append(await _replay_markets(connection, item, size_decimals))
-    for item in loaded:
-        if item.kind == "userFills":
-            assert user is not None
-            reports.append(await _replay_fills(connection, item, user, size_decimals))
+    for item in sorted(loaded, key=lambda item: _ORDER.index(item.kind)):
+        try:
+            reports.append(await _replay_one(connection, item, user, size_decimals))
+        except HyperliquidFormatError as error:
+            raise ReplayError(f"{item.path}: {error}") from None
     return reports
+
+
+async def _replay_one(
+    connection: AsyncConnection, item: _Loaded, user: str | None, size_decimals: dict[str, int]
+) -> FileReport:
+    if item.kind == "meta":
+        return await _replay_markets(connection, item, size_decimals)
+    if item.kind == "metaAndAssetCtxs":
+        contexts = parse_meta_and_asset_ctxs(item.payload)
+        size_decimals.update({c.coin: c.sz_decimals for c in contexts})
+        await apply_asset_contexts(connection, VENUE, contexts)
+        return FileReport(item.path, item.kind, markets=len(contexts))
+    if item.kind == "allMids":
+        mids = await apply_mids(connection, parse_all_mids(item.payload))
+        return FileReport(item.path, item.kind, mids=mids)
+    assert user is not None
+    if item.kind == "userFills":
+        return await _replay_fills(connection, item, user, size_decimals)
+    if item.kind == "clearinghouseState":
+        state = parse_clearinghouse_state(item.payload, user=user)
+        reconciled = await reconcile_account(connection, VENUE, state)
+        return FileReport(item.path, item.kind, reconcile=reconciled)
+    payments = parse_user_funding(item.payload, user=user)
+    written = await store_funding(connection, VENUE, user.lower(), payments)
+    return FileReport(item.path, item.kind, funding_written=written)
 
 
 async def _replay_markets(
     connection: AsyncConnection, item: _Loaded, size_decimals: dict[str, int]
 ) -> FileReport:
-    try:
-        decimals = sz_decimals_by_coin(item.payload)
-    except HyperliquidFormatError as error:
-        raise ReplayError(f"{item.path}: {error}") from None
+    decimals = sz_decimals_by_coin(item.payload)
     size_decimals.update(decimals)
     await upsert_markets(
         connection,
@@ -143,10 +207,7 @@ def _max_leverage(payload: object, coin: str) -> int:
 async def _replay_fills(
     connection: AsyncConnection, item: _Loaded, user: str, size_decimals: dict[str, int]
 ) -> FileReport:
-    try:
-        fills = parse_user_fills(item.payload, user=user)
-    except HyperliquidFormatError as error:
-        raise ReplayError(f"{item.path}: {error}") from None
+    fills = parse_user_fills(item.payload, user=user)
     report = FileReport(item.path, item.kind)
     stored = await known_markets(connection)
     missing = sorted({f.fill.coin for f in fills} - stored.keys())
@@ -177,12 +238,12 @@ async def _replay_fills(
                 pnl_entry_decimals=entry_decimals,
             )
         )
-    await _compare_closed_pnl(connection, fills, report)
+    await _compare_closed_pnl(connection, fills, user.lower(), report)
     return report
 
 
 async def _compare_closed_pnl(
-    connection: AsyncConnection, fills: Sequence[HyperliquidFill], report: FileReport
+    connection: AsyncConnection, fills: Sequence[HyperliquidFill], user: str, report: FileReport
 ) -> None:
     closing = {
         f.fill.fill_id: f.closed_pnl for f in fills if f.dir.startswith("Close") or ">" in f.dir
@@ -190,9 +251,10 @@ async def _compare_closed_pnl(
     if not closing:
         return
     cursor = await connection.execute(
-        "SELECT venue_fill_id, realized_pnl FROM trade "
-        "WHERE venue = %s AND venue_fill_id = ANY(%s)",
-        (VENUE, list(closing)),
+        "SELECT t.venue_fill_id, t.realized_pnl FROM trade AS t "
+        "JOIN trader AS tr ON tr.id = t.trader_id AND tr.address = %s "
+        "WHERE t.venue = %s AND t.venue_fill_id = ANY(%s)",
+        (user, VENUE, list(closing)),
     )
     for fill_id, realized in await cursor.fetchall():
         report.closes_checked += 1

@@ -8,18 +8,32 @@ in the same transaction, and trades, positions, traders, the source's checkpoint
 
 from __future__ import annotations
 
-import itertools
 import json
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 
-from ingest.engine import apply_fill, validate_fill
-from ingest.fills import ZERO, Action, Fill, FillOutcome, PositionState, Side
+from ingest.batch import BatchFold, FoldedFill, History, OpenPosition, WriteReport
+from ingest.engine import validate_fill
+from ingest.fills import Action, Fill, PositionState, Side
+
+__all__ = [
+    "TRADES_CHANNEL",
+    "MarketSpec",
+    "WriteReport",
+    "ensure_trader",
+    "known_markets",
+    "read_checkpoint",
+    "revalue_open_positions",
+    "update_marks",
+    "upsert_markets",
+    "write_fills",
+]
 
 TRADES_CHANNEL = "perpgraph_trades"
 PUBLIC_ID_LOW = 10_000_000
@@ -35,61 +49,6 @@ class MarketSpec:
     size_decimals: int
     max_leverage: int
     mark_price: Decimal | None = None
-
-
-@dataclass(slots=True)
-class WriteReport:
-    """What one batch wrote."""
-
-    fills_received: int = 0
-    fills_written: int = 0
-    duplicates_skipped: int = 0
-    traders_created: int = 0
-    positions_opened: int = 0
-    positions_closed: int = 0
-    first_trade_id: int | None = None
-    last_trade_id: int | None = None
-    actions: dict[str, int] = field(default_factory=dict)
-
-    def add(self, other: WriteReport) -> None:
-        """Accumulate another batch's report into this one."""
-        self.fills_received += other.fills_received
-        self.fills_written += other.fills_written
-        self.duplicates_skipped += other.duplicates_skipped
-        self.traders_created += other.traders_created
-        self.positions_opened += other.positions_opened
-        self.positions_closed += other.positions_closed
-        if other.first_trade_id is not None and self.first_trade_id is None:
-            self.first_trade_id = other.first_trade_id
-        if other.last_trade_id is not None:
-            self.last_trade_id = other.last_trade_id
-        for action, count in other.actions.items():
-            self.actions[action] = self.actions.get(action, 0) + count
-
-
-@dataclass(slots=True)
-class _OpenPosition:
-    """A position row as the fold sees it: its id, whether it exists yet, and its state."""
-
-    id: int
-    trader_id: int
-    coin: str
-    state: PositionState
-    is_new: bool
-    closed_at: datetime | None = None
-    trade_count: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _FoldedFill:
-    """One fill after the fold: the positions it left open and closed, and what it did."""
-
-    fill: Fill
-    trader_id: int
-    current: _OpenPosition | None
-    closed: _OpenPosition | None
-    outcome: FillOutcome
-    start_position: Decimal
 
 
 async def upsert_markets(connection: AsyncConnection, markets: Sequence[MarketSpec]) -> None:
@@ -154,22 +113,38 @@ async def revalue_open_positions(
         params.append(list(position_ids))
     await connection.execute(
         f"""
-        UPDATE position AS p SET
-            mark_price = m.mark_price,
-            notional = p.size * coalesce(m.mark_price, p.entry_price),
-            unrealized_pnl = CASE WHEN m.mark_price IS NULL THEN NULL
-                WHEN p.side = 'LONG' THEN (m.mark_price - p.entry_price) * p.size
-                ELSE (p.entry_price - m.mark_price) * p.size END,
-            liquidation_price = CASE WHEN p.leverage IS NULL OR p.leverage <= 0 THEN NULL
-                WHEN p.side = 'LONG' THEN round(greatest(0, p.entry_price * (1 - (
-                    1 / p.leverage::numeric - 1 / (2 * m.max_leverage)::numeric))), 8)
-                ELSE round(p.entry_price * (1 + (
-                    1 / p.leverage::numeric - 1 / (2 * m.max_leverage)::numeric)), 8) END
+        UPDATE position AS p SET {_assignments(_valuation("p", "p.mark_price"))}
         FROM market AS m
         WHERE {" AND ".join(conditions)}
         """,
         params,
     )
+
+
+def _valuation(row: str, closed_mark: str) -> dict[str, str]:
+    """``mark_price, notional, unrealized_pnl, liquidation_price`` of the position ``row`` at
+    its market ``m``'s mark, as SQL expressions by column; closed positions keep
+    ``closed_mark`` and have no notional, unrealized PnL or liquidation price. The one formula
+    for the writer and for mark refreshes (see :func:`revalue_open_positions`)."""
+    closed = f"{row}.closed_at IS NOT NULL"
+    margin = f"(1 / {row}.leverage::numeric - 1 / (2 * m.max_leverage)::numeric)"
+    return {
+        "mark_price": f"CASE WHEN {closed} THEN {closed_mark} ELSE m.mark_price END",
+        "notional": f"CASE WHEN {closed} THEN 0 "
+        f"ELSE {row}.size * coalesce(m.mark_price, {row}.entry_price) END",
+        "unrealized_pnl": f"CASE WHEN {closed} OR m.mark_price IS NULL THEN NULL "
+        f"WHEN {row}.side = 'LONG' THEN (m.mark_price - {row}.entry_price) * {row}.size "
+        f"ELSE ({row}.entry_price - m.mark_price) * {row}.size END",
+        "liquidation_price": f"CASE "
+        f"WHEN {closed} OR {row}.leverage IS NULL OR {row}.leverage <= 0 THEN NULL "
+        f"WHEN {row}.side = 'LONG' "
+        f"THEN round(greatest(0, {row}.entry_price * (1 - {margin})), 8) "
+        f"ELSE round({row}.entry_price * (1 + {margin}), 8) END",
+    }
+
+
+def _assignments(expressions: dict[str, str]) -> str:
+    return ",\n".join(f"{column} = {expression}" for column, expression in expressions.items())
 
 
 async def known_markets(connection: AsyncConnection) -> dict[str, int]:
@@ -196,10 +171,13 @@ async def write_fills(
         coins = await known_markets(connection)
         for fill in fills:
             validate_fill(fill, coins)
-        fresh = await _drop_stored_fills(connection, fills)
+        trader_ids = await _ensure_traders(connection, fills, report) if fills else {}
+        fresh = await _drop_stored_fills(connection, fills, trader_ids)
         report.duplicates_skipped = len(fills) - len(fresh)
         if fresh:
-            await _write_fresh_fills(connection, fresh, report, pnl_entry_decimals or {})
+            await _write_fresh_fills(
+                connection, fresh, trader_ids, report, pnl_entry_decimals or {}
+            )
         await _save_checkpoint(connection, source, checkpoint, report.fills_written)
         if report.first_trade_id is not None:
             payload = json.dumps({"first": report.first_trade_id, "last": report.last_trade_id})
@@ -232,21 +210,27 @@ async def _save_checkpoint(
     )
 
 
-async def _drop_stored_fills(connection: AsyncConnection, fills: Sequence[Fill]) -> list[Fill]:
-    unique: dict[tuple[str, str], Fill] = {}
+async def _drop_stored_fills(
+    connection: AsyncConnection, fills: Sequence[Fill], trader_ids: Mapping[tuple[str, str], int]
+) -> list[Fill]:
+    """The fills not stored yet, each once, in time order (ties keep the order given).
+
+    A fill is known by venue, trader and venue fill id: both counterparties of one Hyperliquid
+    trade carry the same ``tid``, and each is a fill of its own.
+    """
+    unique: dict[tuple[str, int, str], Fill] = {}
     for fill in fills:
-        unique.setdefault((fill.venue, fill.fill_id), fill)
-    venues = [venue for venue, _ in unique]
-    ids = [fill_id for _, fill_id in unique]
+        unique.setdefault((fill.venue, trader_ids[(fill.venue, fill.address)], fill.fill_id), fill)
+    keys = list(unique)
     cursor = await connection.execute(
         """
-        SELECT t.venue, t.venue_fill_id FROM trade AS t
-        JOIN unnest(%s::text[], %s::text[]) AS k(venue, fill_id)
-          ON t.venue = k.venue AND t.venue_fill_id = k.fill_id
+        SELECT t.venue, t.trader_id, t.venue_fill_id FROM trade AS t
+        JOIN unnest(%s::text[], %s::bigint[], %s::text[]) AS k(venue, trader_id, fill_id)
+          ON t.venue = k.venue AND t.trader_id = k.trader_id AND t.venue_fill_id = k.fill_id
         """,
-        (venues, ids),
+        ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]),
     )
-    stored = {(venue, fill_id) for venue, fill_id in await cursor.fetchall()}
+    stored = set(await cursor.fetchall())
     fresh = [fill for key, fill in unique.items() if key not in stored]
     fresh.sort(key=lambda fill: fill.timestamp)
     return fresh
@@ -255,52 +239,16 @@ async def _drop_stored_fills(connection: AsyncConnection, fills: Sequence[Fill])
 async def _write_fresh_fills(
     connection: AsyncConnection,
     fills: list[Fill],
+    trader_ids: Mapping[tuple[str, str], int],
     report: WriteReport,
     pnl_entry_decimals: Mapping[str, int],
 ) -> None:
-    trader_ids = await _ensure_traders(connection, fills, report)
-    open_positions = await _load_open_positions(
+    histories = await _load_histories(
         connection, {(trader_ids[(f.venue, f.address)], f.coin) for f in fills}
     )
-    finished: list[_OpenPosition] = []
-    # New positions get provisional negative ids during the fold; real ids are drawn from the
-    # sequence afterwards in one round trip, exactly as many as were opened.
-    provisional_ids = itertools.count(-1, -1)
-    folded: list[_FoldedFill] = []
-    for fill in fills:
-        trader_id = trader_ids[(fill.venue, fill.address)]
-        key = (trader_id, fill.coin)
-        current = open_positions.get(key)
-        before = current.state if current is not None else None
-        start_position = before.signed_size if before is not None else ZERO
-        outcome = apply_fill(before, fill, pnl_entry_decimals=pnl_entry_decimals.get(fill.coin))
-        report.actions[outcome.action] = report.actions.get(outcome.action, 0) + 1
-        closed: _OpenPosition | None = None
-        if outcome.closed is not None and current is not None:
-            current.state = outcome.closed
-            current.closed_at = fill.timestamp
-            current.trade_count += 1
-            closed = current
-            finished.append(current)
-            report.positions_closed += 1
-            del open_positions[key]
-            current = None
-        if outcome.state is not None:
-            if current is None:
-                current = _OpenPosition(
-                    id=next(provisional_ids),
-                    trader_id=trader_id,
-                    coin=fill.coin,
-                    state=outcome.state,
-                    is_new=True,
-                )
-                open_positions[key] = current
-                report.positions_opened += 1
-            else:
-                current.state = outcome.state
-            current.trade_count += 1
-        folded.append(_FoldedFill(fill, trader_id, current, closed, outcome, start_position))
-
+    fold = BatchFold(histories, report, pnl_entry_decimals)
+    fold.apply_all(fills, [trader_ids[(fill.venue, fill.address)] for fill in fills])
+    finished, open_positions, folded = fold.finished, fold.open_positions, fold.folded
     touched = finished + list(open_positions.values())
     new_positions = [p for p in touched if p.is_new]
     for position, real_id in zip(
@@ -313,15 +261,12 @@ async def _write_fresh_fills(
     ]
     await _write_positions(connection, touched)
     await _copy_trades(connection, trade_rows)
-    await revalue_open_positions(
-        connection, position_ids=[p.id for p in touched if p.closed_at is None]
-    )
     report.fills_written = len(trade_rows)
     report.first_trade_id = trade_ids[0]
     report.last_trade_id = trade_ids[-1]
 
 
-def _trade_row(trade_id: int, item: _FoldedFill) -> tuple[object, ...]:
+def _trade_row(trade_id: int, item: FoldedFill) -> tuple[object, ...]:
     """A trade belongs to the position it leaves open; a CLOSE to the one it closed.
 
     A FLIP belongs to the new position and names the one it closed in ``closed_position_id``.
@@ -359,11 +304,19 @@ _TRADE_COLUMNS = (
 )
 
 
+_TRADE_TYPES = (
+    "int8", "text", "text", "int8", "int8", "int8", "text", "timestamptz", "text", "text",
+    "text", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric", "bool", "text",
+)  # fmt: skip
+
+
 async def _copy_trades(connection: AsyncConnection, rows: list[tuple[object, ...]]) -> None:
+    """Binary COPY: no text formatting of every number on our side or parsing on the server's."""
     async with (
         connection.cursor() as cursor,
-        cursor.copy(f"COPY trade ({_TRADE_COLUMNS}) FROM STDIN") as copy,
+        cursor.copy(f"COPY trade ({_TRADE_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
     ):
+        copy.set_types(_TRADE_TYPES)
         for row in rows:
             await copy.write_row(row)
 
@@ -372,14 +325,16 @@ async def _allocate_ids(connection: AsyncConnection, table: str, count: int) -> 
     if count == 0:
         return []
     cursor = await connection.execute(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        "SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) FROM generate_series(1, %s)",
         (table, count),
     )
-    return [row[0] for row in await cursor.fetchall()]
+    row = await cursor.fetchone()
+    assert row is not None
+    return list(row[0])
 
 
 async def _ensure_traders(
-    connection: AsyncConnection, fills: list[Fill], report: WriteReport
+    connection: AsyncConnection, fills: Sequence[Fill], report: WriteReport
 ) -> dict[tuple[str, str], int]:
     first_fill: dict[tuple[str, str], datetime] = {}
     last_fill: dict[tuple[str, str], datetime] = {}
@@ -422,6 +377,27 @@ async def _ensure_traders(
     return ids
 
 
+async def ensure_trader(
+    connection: AsyncConnection, venue: str, address: str, seen_at: datetime
+) -> int:
+    """The id of a trader, created (first seen at ``seen_at``) if it is new."""
+    cursor = await connection.execute(
+        "SELECT id FROM trader WHERE venue = %s AND address = %s", (venue, address)
+    )
+    row = await cursor.fetchone()
+    if row is not None:
+        return int(row[0])
+    (public_id,) = await _fresh_public_ids(connection, 1)
+    cursor = await connection.execute(
+        "INSERT INTO trader (venue, address, public_id, first_seen_at) VALUES (%s, %s, %s, %s) "
+        "RETURNING id",
+        (venue, address, public_id, seen_at),
+    )
+    created = await cursor.fetchone()
+    assert created is not None
+    return int(created[0])
+
+
 async def _fresh_public_ids(connection: AsyncConnection, count: int) -> list[str]:
     """Random, unused ``#NNNNNNNN`` ids: random so they reveal nothing of first-seen order."""
     chosen: set[str] = set()
@@ -438,24 +414,29 @@ async def _fresh_public_ids(connection: AsyncConnection, count: int) -> list[str
     return list(chosen)
 
 
-async def _load_open_positions(
+async def _load_histories(
     connection: AsyncConnection, keys: set[tuple[int, str]]
-) -> dict[tuple[int, str], _OpenPosition]:
+) -> dict[tuple[int, str], History]:
+    """Per trader and coin: the open position (locked), and when its last fill was applied.
+
+    The last fill time is read over all the pair's positions, open or closed, so that a fill
+    older than the last one applied is recognised even when the trader is flat in that coin.
+    """
     ordered = list(keys)
     cursor = await connection.execute(
         """
-        SELECT p.id, p.trader_id, p.coin, p.side, p.size, p.entry_price, p.opened_at,
+        SELECT p.id, k.trader_id, k.coin, p.side, p.size, p.entry_price, p.opened_at,
                p.realized_pnl, p.fees, p.max_size, p.closed_size, p.exit_notional, p.leverage,
-               p.last_fill_at, p.trade_count
-        FROM position AS p
-        JOIN unnest(%s::bigint[], %s::text[]) AS k(trader_id, coin)
-          ON p.trader_id = k.trader_id AND p.coin = k.coin
-        WHERE p.closed_at IS NULL
-        FOR UPDATE OF p
+               p.last_fill_at, p.trade_count,
+               (SELECT max(q.last_fill_at) FROM position AS q
+                WHERE q.trader_id = k.trader_id AND q.coin = k.coin)
+        FROM unnest(%s::bigint[], %s::text[]) AS k(trader_id, coin)
+        LEFT JOIN position AS p
+          ON p.trader_id = k.trader_id AND p.coin = k.coin AND p.closed_at IS NULL
         """,
         ([k[0] for k in ordered], [k[1] for k in ordered]),
     )
-    positions: dict[tuple[int, str], _OpenPosition] = {}
+    histories: dict[tuple[int, str], History] = {}
     for row in await cursor.fetchall():
         (
             position_id,
@@ -473,7 +454,12 @@ async def _load_open_positions(
             leverage,
             last_fill_at,
             trade_count,
+            last_applied,
         ) = row
+        if position_id is None:
+            if last_applied is not None:
+                histories[(trader_id, coin)] = History(None, last_applied)
+            continue
         state = PositionState(
             side=Side(side),
             size=size,
@@ -487,7 +473,7 @@ async def _load_open_positions(
             leverage=leverage,
             last_fill_at=last_fill_at,
         )
-        positions[(trader_id, coin)] = _OpenPosition(
+        position = OpenPosition(
             id=position_id,
             trader_id=trader_id,
             coin=coin,
@@ -495,7 +481,8 @@ async def _load_open_positions(
             is_new=False,
             trade_count=trade_count,
         )
-    return positions
+        histories[(trader_id, coin)] = History(position, last_applied)
+    return histories
 
 
 _POSITION_COLUMNS = (
@@ -504,46 +491,58 @@ _POSITION_COLUMNS = (
 )
 
 
-async def _write_positions(connection: AsyncConnection, positions: list[_OpenPosition]) -> None:
-    """Existing rows are updated first (closing frees the one-open-per-coin slot), then inserts."""
+async def _write_positions(connection: AsyncConnection, positions: list[OpenPosition]) -> None:
+    """Existing rows are updated first (closing frees the one-open-per-coin slot), then inserts.
+
+    Both go through a temporary table filled by COPY, and are valued at the market's mark in
+    the same statement that writes them (no second pass over the rows).
+    """
     if not positions:
         return
     rows = [_position_row(p) for p in positions]
     updates = [row for row, p in zip(rows, positions, strict=True) if not p.is_new]
     inserts = [row for row, p in zip(rows, positions, strict=True) if p.is_new]
     async with connection.cursor() as cursor:
+        await cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS position_update "
+            "(LIKE position INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
         if updates:
+            await _copy_rows(cursor, "position_update", updates)
             await cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS position_update "
-                "(LIKE position INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-            )
-            async with cursor.copy(
-                f"COPY position_update ({_POSITION_COLUMNS}) FROM STDIN"
-            ) as copy:
-                for row in updates:
-                    await copy.write_row(row)
-            await cursor.execute(
-                """
+                f"""
                 UPDATE position AS p SET
                     side = u.side, size = u.size, max_size = u.max_size,
                     entry_price = u.entry_price, closed_size = u.closed_size,
                     exit_notional = u.exit_notional, realized_pnl = u.realized_pnl,
                     fees = u.fees, leverage = u.leverage, trade_count = u.trade_count,
                     last_fill_at = u.last_fill_at, closed_at = u.closed_at,
-                    notional = CASE WHEN u.closed_at IS NULL THEN p.notional ELSE 0 END,
-                    unrealized_pnl = CASE WHEN u.closed_at IS NULL THEN p.unrealized_pnl END,
-                    liquidation_price = CASE WHEN u.closed_at IS NULL
-                        THEN p.liquidation_price END
-                FROM position_update AS u WHERE p.id = u.id
+                    {_assignments(_valuation("u", "p.mark_price"))}
+                FROM position_update AS u JOIN market AS m ON m.coin = u.coin
+                WHERE p.id = u.id
                 """
             )
+            await cursor.execute("TRUNCATE position_update")
         if inserts:
-            async with cursor.copy(f"COPY position ({_POSITION_COLUMNS}) FROM STDIN") as copy:
-                for row in inserts:
-                    await copy.write_row(row)
+            await _copy_rows(cursor, "position_update", inserts)
+            valued = _valuation("u", "NULL")
+            await cursor.execute(
+                f"""
+                INSERT INTO position ({_POSITION_COLUMNS}, {", ".join(valued)})
+                SELECT {", ".join(f"u.{c.strip()}" for c in _POSITION_COLUMNS.split(","))},
+                       {", ".join(valued.values())}
+                FROM position_update AS u JOIN market AS m ON m.coin = u.coin
+                """
+            )
 
 
-def _position_row(position: _OpenPosition) -> tuple[object, ...]:
+async def _copy_rows(cursor: AsyncCursor[Any], table: str, rows: list[tuple[object, ...]]) -> None:
+    async with cursor.copy(f"COPY {table} ({_POSITION_COLUMNS}) FROM STDIN") as copy:
+        for row in rows:
+            await copy.write_row(row)
+
+
+def _position_row(position: OpenPosition) -> tuple[object, ...]:
     state = position.state
     return (
         position.id,

@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import groupby
 
 from ingest.fills import ZERO, Direction, Fill
+from ingest.hyperliquid._records import Record, Sign, is_zero_hash, top_level_list
 from ingest.hyperliquid.errors import HyperliquidFormatError
 
 __all__ = ["VENUE", "HyperliquidFill", "HyperliquidFormatError", "parse_user_fills"]
 
 VENUE = "hyperliquid"
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DIRECTION_BY_SIDE = {"B": Direction.BUY, "A": Direction.SELL}
 
 
@@ -59,29 +57,21 @@ def parse_user_fills(payload: object, *, user: str) -> list[HyperliquidFill]:
     The response does not name its user, so the caller says whose fills these are; that also
     decides which ``liquidation`` objects are the user's own liquidations.
     """
-    if not isinstance(payload, list):
-        raise HyperliquidFormatError(
-            f"userFills response: expected a JSON list of fills, got {type(payload).__name__}"
-        )
+    records = top_level_list(payload, "userFills response")
     address = user.lower()
-    parsed = [_parse_fill(index, record, address) for index, record in enumerate(payload)]
+    parsed = [_parse_fill(index, record, address) for index, record in enumerate(records)]
     return _with_unique_derived_ids(_oldest_first(parsed))
 
 
 def _parse_fill(index: int, record: object, address: str) -> HyperliquidFill:
-    if not isinstance(record, Mapping):
-        raise HyperliquidFormatError(f"fill #{index}: expected a JSON object")
-    fields = _Fields(index, record)
-    side = fields.text("side")
-    if side not in _DIRECTION_BY_SIDE:
-        raise HyperliquidFormatError(
-            f"fill #{index}: field 'side' must be 'B' or 'A', got {side!r}"
-        )
+    fields = Record(f"fill #{index}", record)
+    side = fields.choice("side", ("B", "A"))
+    time = fields.time("time")
     time_ms = fields.integer("time")
     tx_hash = fields.text("hash")
     oid = fields.integer("oid")
-    price = fields.decimal("px", positive=True)
-    size = fields.decimal("sz", positive=True)
+    price = fields.decimal("px", sign=Sign.POSITIVE)
+    size = fields.decimal("sz", sign=Sign.POSITIVE)
     start_position = fields.decimal("startPosition")
     tid = fields.optional_integer("tid")
     fill_id = (
@@ -97,6 +87,8 @@ def _parse_fill(index: int, record: object, address: str) -> HyperliquidFill:
             start_position=start_position,
         )
     )
+    fee = fields.optional_decimal("fee")
+    closed_pnl = fields.decimal("closedPnl")
     fill = Fill(
         venue=VENUE,
         fill_id=fill_id,
@@ -105,86 +97,30 @@ def _parse_fill(index: int, record: object, address: str) -> HyperliquidFill:
         direction=_DIRECTION_BY_SIDE[side],
         size=size,
         price=price,
-        timestamp=_EPOCH + timedelta(milliseconds=time_ms),
-        fee=fields.optional_decimal("fee", default=ZERO),
-        is_liquidation=fields.liquidated_user() == address,
-        tx_hash=None if _is_zero_hash(tx_hash) else tx_hash,
+        timestamp=time,
+        # Early-mainnet fills have no ``fee``; they were free, so zero is meaningful.
+        fee=ZERO if fee is None else fee,
+        is_liquidation=_liquidated_user(fields) == address,
+        tx_hash=None if is_zero_hash(tx_hash) else tx_hash,
+        venue_start_position=start_position,
+        venue_closed_pnl=closed_pnl,
     )
     return HyperliquidFill(
-        fill=fill,
-        dir=fields.text("dir"),
-        start_position=start_position,
-        closed_pnl=fields.decimal("closedPnl"),
+        fill=fill, dir=fields.text("dir"), start_position=start_position, closed_pnl=closed_pnl
     )
 
 
-class _Fields:
-    """Typed access to one record's fields, raising errors that name the record and field."""
+def _liquidated_user(fields: Record) -> str | None:
+    """Whose position the fill liquidated, lower-cased; None for an ordinary fill.
 
-    __slots__ = ("_index", "_record")
-
-    def __init__(self, index: int, record: Mapping[object, object]) -> None:
-        self._index = index
-        self._record = record
-
-    def _error(self, name: str, problem: str) -> HyperliquidFormatError:
-        return HyperliquidFormatError(f"fill #{self._index}: field {name!r} {problem}")
-
-    def _required(self, name: str) -> object:
-        if name not in self._record or self._record[name] is None:
-            raise self._error(name, "is missing")
-        return self._record[name]
-
-    def text(self, name: str) -> str:
-        value = self._required(name)
-        if not isinstance(value, str) or not value:
-            raise self._error(name, f"must be a non-empty string, got {value!r}")
-        return value
-
-    def integer(self, name: str) -> int:
-        value = self._required(name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise self._error(name, f"must be a whole number ≥ 0, got {value!r}")
-        return value
-
-    def optional_integer(self, name: str) -> int | None:
-        return None if self._record.get(name) is None else self.integer(name)
-
-    def decimal(self, name: str, *, positive: bool = False) -> Decimal:
-        """A decimal from its string; the venue sends strings so that no digit is lost."""
-        value = self._required(name)
-        if not isinstance(value, str):
-            raise self._error(name, f"must be a decimal string, got {value!r}")
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise self._error(name, f"is not a number: {value!r}") from None
-        if not number.is_finite():
-            raise self._error(name, f"must be finite, got {value!r}")
-        if positive and number <= 0:
-            raise self._error(name, f"must be positive, got {value!r}")
-        return number
-
-    def optional_decimal(self, name: str, *, default: Decimal) -> Decimal:
-        """Early-mainnet fills have no ``fee``; they were free, so the default is meaningful."""
-        return default if self._record.get(name) is None else self.decimal(name)
-
-    def liquidated_user(self) -> str | None:
-        """Whose position the fill liquidated, lower-cased; None for an ordinary fill.
-
-        The object is also present on the fills of whoever took over the liquidated position
-        (08c14b's ENA fills name 35 other accounts), so presence alone does not mean the user
-        was liquidated.
-        """
-        liquidation = self._record.get("liquidation")
-        if liquidation is None:
-            return None
-        if not isinstance(liquidation, Mapping):
-            raise self._error("liquidation", "must be an object")
-        user = liquidation.get("liquidatedUser")
-        if not isinstance(user, str) or not user:
-            raise self._error("liquidation.liquidatedUser", f"must be an address, got {user!r}")
-        return user.lower()
+    The object is also present on the fills of whoever took over the liquidated position
+    (08c14b's ENA fills name 35 other accounts), so presence alone does not mean the user
+    was liquidated.
+    """
+    liquidation = fields.optional_record("liquidation")
+    if liquidation is None:
+        return None
+    return liquidation.address("liquidatedUser")
 
 
 def _derived_fill_id(
@@ -230,11 +166,6 @@ def _with_unique_derived_ids(fills: list[HyperliquidFill]) -> list[HyperliquidFi
         else:
             unique.append(item)
     return unique
-
-
-def _is_zero_hash(tx_hash: str) -> bool:
-    """The venue sends ``0x000…0`` for fills with no transaction of their own."""
-    return not tx_hash.removeprefix("0x").strip("0")
 
 
 def _oldest_first(fills: list[HyperliquidFill]) -> list[HyperliquidFill]:

@@ -193,11 +193,11 @@ _FILL_AMOUNTS = ("px", "sz", "startPosition", "closedPnl", "fee")
 
 
 def _check_ranges(index: int, fill: object) -> None:
-    """Refuse times and amounts too large for the fill parser's arithmetic.
+    """Name out-of-range times and amounts as such ("is out of range").
 
-    :func:`parse_user_fills` reports malformed fields itself, but converts ``time`` and
-    combines amounts without range checks, so a hostile ``time`` of 10**20 or a size of
-    ``1e999999`` would surface as OverflowError. Fields of the wrong type are left to it.
+    :func:`parse_user_fills` refuses them too (through the shared strict readers), with the
+    reader's message; this check keeps the WebSocket's messages specific. Fields of the wrong
+    type are left to the parser.
     """
     if not isinstance(fill, Mapping):
         return

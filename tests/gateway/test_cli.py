@@ -245,6 +245,33 @@ def test_score_prints_the_board_sizes(simulated: _Simulated, tmp_path: Path) -> 
     assert f"ALL_TIME {traders}" in boards[0]
 
 
+def test_ingest_replay_reports_every_shape(empty_url: str, tmp_path: Path) -> None:
+    # given: the 08c14b fills, its account snapshot and the markets, as recorded
+    data = REPO_ROOT.parent / "shared" / "data" / "hyperliquid"
+    files = [
+        data / "user_fills_by_time_08c14b_2026-09-25_to_2026-10-02.json",
+        data / "clearinghouse_state_08c14b_2026-10-02.json",
+        data / "meta_and_asset_ctxs_2026-02-06.json",
+    ]
+    if not all(f.is_file() for f in files):
+        pytest.fail(f"recorded venue data missing under {data}")
+    user = "0x08c14b32c8a48894e4b933090ebcc9ce33b21135"
+    # when: `perpgraph ingest replay` runs
+    result = _perpgraph(
+        "ingest", "replay", *map(str, files), "--user", user, cwd=tmp_path, database_url=empty_url
+    )
+    # then: one line per file, in the order applied
+    assert result.returncode == 0, _output(result)
+    lines = result.stderr.splitlines()
+    assert "meta_and_asset_ctxs_2026-02-06.json: 228 markets" in lines, _output(result)
+    assert any(
+        "962 fills, 962 written" in line and "closedPnl on 400 of 400" in line for line in lines
+    ), _output(result)
+    assert any(
+        "8 positions bootstrapped" in line and "2 entries corrected" in line for line in lines
+    ), _output(result)
+
+
 # ---------------------------------------------------------------------------------------------
 # mistakes a user makes
 

@@ -308,7 +308,11 @@ def record(**overrides: object) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        pytest.param({"fills": []}, "expected a JSON list of fills, got dict", id="not a list"),
+        pytest.param(
+            {"fills": []},
+            "userFills response: expected a JSON list, got an object",
+            id="not a list",
+        ),
         pytest.param([record(), "x"], "fill #1: expected a JSON object", id="not an object"),
         pytest.param([record(), record(px=_DROP)], "fill #1: field 'px' is missing", id="no px"),
         pytest.param(
@@ -323,7 +327,7 @@ def record(**overrides: object) -> dict[str, object]:
             [record(), record(sz="-1.0")], "fill #1: field 'sz' must be positive", id="negative sz"
         ),
         pytest.param(
-            [record(), record(sz="NaN")], "fill #1: field 'sz' must be finite", id="NaN sz"
+            [record(), record(sz="NaN")], "fill #1: field 'sz' is not a number", id="NaN sz"
         ),
         pytest.param(
             [record(), record(side="S")],
@@ -332,13 +336,32 @@ def record(**overrides: object) -> dict[str, object]:
         ),
         pytest.param(
             [record(), record(time="1755857898644")],
-            "fill #1: field 'time' must be a whole number",
+            "fill #1: field 'time' must be a time in whole ms since the epoch",
             id="time a string",
         ),
         pytest.param(
             [record(), record(liquidation={"method": "market"})],
-            "fill #1: field 'liquidation.liquidatedUser' must be an address",
+            "fill #1: field 'liquidation.liquidatedUser' is missing",
             id="liquidation without user",
+        ),
+        pytest.param(
+            [record(time=10**20)],
+            "fill #0: field 'time' must be a time in whole ms since the epoch",
+            id="time beyond datetime",
+        ),
+        pytest.param(
+            [record(tid=None, px="1e999999999")],
+            "fill #0: field 'px' is not a number: '1e999999999'",
+            id="px overflowing the decimal context, no tid",
+        ),
+        pytest.param(
+            [record(sz="1_000")], "fill #0: field 'sz' is not a number", id="underscore digits"
+        ),
+        pytest.param([record(px=" 2 ")], "fill #0: field 'px' is not a number", id="padded number"),
+        pytest.param(
+            [record(closedPnl="Infinity")],
+            "fill #0: field 'closedPnl' is not a number",
+            id="infinite pnl",
         ),
     ],
 )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
@@ -12,50 +11,14 @@ import pytest
 
 from db.pool import connect
 from ingest.engine import FillRejectedError
-from ingest.fills import Direction, Fill
+from ingest.fills import Fill
 from ingest.writer import (
     TRADES_CHANNEL,
-    MarketSpec,
     read_checkpoint,
     update_marks,
-    upsert_markets,
     write_fills,
 )
-
-START = datetime(2026, 11, 1, 12, tzinfo=UTC)
-ALICE = "0x00000000000000000000000000000000000a11ce"
-BOB = "0x0000000000000000000000000000000000000b0b"
-
-
-def fill(
-    fill_id: str,
-    direction: Direction,
-    size: str,
-    price: str,
-    *,
-    address: str = ALICE,
-    coin: str = "BTC",
-    minutes: int = 0,
-    fee: str = "1",
-    leverage: float | None = 10,
-    is_liquidation: bool = False,
-) -> Fill:
-    return Fill(
-        venue="test",
-        fill_id=fill_id,
-        address=address,
-        coin=coin,
-        direction=direction,
-        size=Decimal(size),
-        price=Decimal(price),
-        timestamp=START + timedelta(minutes=minutes),
-        fee=Decimal(fee),
-        is_liquidation=is_liquidation,
-        leverage=leverage,
-    )
-
-
-BUY, SELL = Direction.BUY, Direction.SELL
+from tests.ingest.factories import BOB, BUY, SELL, fill
 
 #: Open long 2, add 2, reduce 1, flip to short 2 (sells 5), close the short.
 LIFE_OF_TWO_POSITIONS = [
@@ -72,20 +35,6 @@ async def _count(url: str, table: str) -> int:
         row = connection.execute(f"SELECT count(*) FROM {table}").fetchone()
     assert row is not None
     return int(row[0])
-
-
-@pytest.fixture
-async def market_url(empty_url: str) -> str:
-    connection = await connect(empty_url)
-    await upsert_markets(
-        connection,
-        [
-            MarketSpec("BTC", "test", 5, 40, Decimal("100")),
-            MarketSpec("ETH", "test", 4, 25, Decimal("10")),
-        ],
-    )
-    await connection.close()
-    return empty_url
 
 
 async def test_a_batch_writes_trades_positions_trader_and_checkpoint(market_url: str) -> None:

@@ -1,0 +1,131 @@
+"""Measure ingestion: simulated fills through fold + write + checkpoint, and a mark refresh.
+
+Pre-generates the simulated stream first (the simulator alone is timed separately), then
+writes it in batches with ``ingest.writer.write_fills`` (one transaction per batch: fold,
+COPY, positions, checkpoint, NOTIFY) and times that; then moves every mark by 1 % and times
+``update_marks`` over all open positions (one set-wise statement for markets, one for
+positions). Ends with one JSON line.
+
+    .venv/bin/python -m bench.ingest [--traders 20000] [--fills 2000000] [--batch-size 20000]
+
+(run as a module from the repository root: as a script, ``bench/`` would come first on the
+import path and this file would hide the ``ingest`` package).
+
+Uses PERPGRAPH_DATABASE_URL's server when set (a database is created and dropped), else an
+embedded Postgres in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from bench.support import bench_database
+from db.migrate import upgrade
+from db.pool import connect
+from ingest.fills import Fill
+from ingest.simulate import prepare_markets
+from ingest.simulator import MarketSimulator
+from ingest.writer import update_marks, write_fills
+
+END = datetime(2026, 11, 1, tzinfo=UTC)
+#: Simulated fills per trader per day, measured on the default market (for sizing the run).
+FILLS_PER_TRADER_DAY = 9.0
+
+
+def say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def generate(traders: int, fills: int, batch_size: int, seed: int) -> list[list[Fill]]:
+    days = fills / traders / FILLS_PER_TRADER_DAY * 1.1
+    simulator = MarketSimulator(traders=traders, seed=seed)
+    stream: list[Fill] = []
+    for batch in simulator.history(days=days, end=END):
+        stream.extend(batch)
+        if len(stream) >= fills:
+            break
+    return [stream[i : i + batch_size] for i in range(0, len(stream), batch_size)]
+
+
+async def run(traders: int, fills: int, batch_size: int, seed: int) -> dict[str, float]:
+    started = time.perf_counter()
+    batches = generate(traders, fills, batch_size, seed)
+    generated = sum(len(b) for b in batches)
+    generation_s = time.perf_counter() - started
+    say(
+        f"simulated {generated:,} fills in {generation_s:.1f} s "
+        f"({generated / generation_s:,.0f} fills/s, simulator alone)"
+    )
+    with bench_database("ingest") as url:
+        upgrade(url)
+        connection = await connect(url)
+        try:
+            await prepare_markets(connection, MarketSimulator(traders=1, seed=seed))
+            written = 0
+            started = time.perf_counter()
+            for index, batch in enumerate(batches):
+                report = await write_fills(
+                    connection, batch, source="bench", checkpoint=str(index + 1)
+                )
+                written += report.fills_written
+                if index % 10 == 9:
+                    elapsed = time.perf_counter() - started
+                    say(f"  {written:,} fills written, {written / elapsed:,.0f} fills/s")
+            write_s = time.perf_counter() - started
+            say(
+                f"wrote {written:,} fills in {write_s:.1f} s: {written / write_s:,.0f} fills/s "
+                "(fold + write + checkpoint)"
+            )
+            cursor = await connection.execute(
+                "SELECT count(*), count(DISTINCT trader_id) FROM position WHERE closed_at IS NULL"
+            )
+            row = await cursor.fetchone()
+            open_positions, holders = row if row is not None else (0, 0)
+            cursor = await connection.execute("SELECT coin, mark_price FROM market")
+            marks = {
+                coin: Decimal(mark) * Decimal("1.01") for coin, mark in await cursor.fetchall()
+            }
+            started = time.perf_counter()
+            async with connection.transaction():
+                await update_marks(connection, marks)
+            marks_s = time.perf_counter() - started
+            say(
+                f"mark refresh over {open_positions:,} open positions ({holders:,} traders): "
+                f"{marks_s:.3f} s"
+            )
+            cursor = await connection.execute("SELECT count(DISTINCT trader_id) FROM trade")
+            row = await cursor.fetchone()
+            distinct_traders = row[0] if row is not None else 0
+        finally:
+            await connection.close()
+    return {
+        "fills_per_s": round(written / write_s),
+        "marks_refresh_s": round(marks_s, 3),
+        "fills": written,
+        "traders": distinct_traders,
+        "simulator_fills_per_s": round(generated / generation_s),
+        "end_to_end_fills_per_s": round(written / (write_s + generation_s)),
+        "open_positions": open_positions,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--traders", type=int, default=20_000)
+    parser.add_argument("--fills", type=int, default=2_000_000)
+    parser.add_argument("--batch-size", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    figures = asyncio.run(run(args.traders, args.fills, args.batch_size, args.seed))
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,304 @@
+"""The live Hyperliquid ingester (``perpgraph ingest hyperliquid``).
+
+Three tasks share one database connection each and one ``/info`` weight budget:
+
+* **discovery**: a WebSocket subscribed to the public ``trades`` of every coin (each trade names
+  both counterparties) and to ``allMids``. Every address not seen before is queued for a
+  backfill; a known address that trades again is queued for an incremental backfill (from its
+  checkpoint) at most once per ``refresh_seconds``, so the fills of active traders keep coming
+  in without per-user subscriptions (which the venue caps at 10 users). Mids are stored as
+  they come. A dropped connection is re-opened with exponential
+  backoff and jitter, and the subscriptions are sent again.
+* **backfill**: for each queued trader, ``userFillsByTime`` pages from the trader's checkpoint
+  (or ``backfill_since``), each page written as one batch with its checkpoint (the last fill's
+  time), then ``clearinghouseState`` reconciles the trader's open positions
+  (:func:`ingest.venue_state.reconcile_account`).
+* **marks**: every ``marks_interval`` seconds, ``metaAndAssetCtxs`` refreshes every market's
+  context and revalues all open positions set-wise; the time it took is logged.
+
+A malformed message or response is logged with its reason and counted in
+:class:`LiveCounters`, and skipped whole: a page is parsed completely before any of it is
+written, so a batch is never half written. Nothing malformed stops the ingester.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+import psycopg
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import WebSocketException
+
+from db.pool import connect
+from ingest.engine import FillRejectedError
+from ingest.hyperliquid.errors import HyperliquidFormatError
+from ingest.hyperliquid.fills import VENUE
+from ingest.hyperliquid.info import InfoClient
+from ingest.hyperliquid.ws import AllMidsUpdate, PublicTrades, parse_ws_message
+from ingest.replay import HYPERLIQUID_PRICE_DECIMALS
+from ingest.venue_state import apply_asset_contexts, apply_mids, reconcile_account
+from ingest.writer import known_markets, read_checkpoint, write_fills
+
+log = logging.getLogger(__name__)
+
+MAINNET_WS_URL = "wss://api.hyperliquid.xyz/ws"
+
+
+@dataclass(slots=True)
+class LiveCounters:
+    """What the ingester has done so far (for logs, tests and health checks)."""
+
+    messages: int = 0
+    malformed: int = 0
+    reconnects: int = 0
+    traders_discovered: int = 0
+    traders_backfilled: int = 0
+    refreshes_queued: int = 0
+    fills_written: int = 0
+    pages_rejected: int = 0
+    marks_refreshes: int = 0
+    mids_updates: int = 0
+    last_marks_refresh_s: float | None = None
+    malformed_reasons: list[str] = field(default_factory=list)
+
+    def malformed_message(self, reason: str) -> None:
+        self.malformed += 1
+        if len(self.malformed_reasons) < 100:
+            self.malformed_reasons.append(reason)
+        log.warning("malformed venue message skipped: %s", reason)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSettings:
+    database_url: str
+    ws_url: str = MAINNET_WS_URL
+    coins: tuple[str, ...] | None = None
+    backfill_since: datetime = datetime(2025, 1, 1, tzinfo=UTC)
+    marks_interval: float = 30.0
+    max_backoff_seconds: float = 30.0
+    refresh_seconds: float = 60.0
+
+
+class LiveIngester:
+    def __init__(self, settings: LiveSettings, info: InfoClient) -> None:
+        self.settings = settings
+        self.info = info
+        self.counters = LiveCounters()
+        self.known: set[str] = set()
+        self._queued: set[str] = set()
+        self._last_backfill: dict[str, float] = {}
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run discovery, backfill and marks until ``stop`` is set."""
+        coins = self.settings.coins or tuple(await self._refresh_marks())
+        tasks = [
+            asyncio.create_task(self._discover(coins, stop)),
+            asyncio.create_task(self._backfill_forever()),
+            asyncio.create_task(self._marks_forever()),
+        ]
+        waiter = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not waiter:
+                    task.result()  # a task ending on its own is a bug: raise it
+        finally:
+            for task in [waiter, *tasks]:
+                task.cancel()
+            for task in [waiter, *tasks]:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    # --- discovery --------------------------------------------------------------------------
+
+    async def _discover(self, coins: tuple[str, ...], stop: asyncio.Event) -> None:
+        """Keep a socket open. Failed attempts back off exponentially (with jitter); a
+        connection that delivered messages before it dropped starts the backoff afresh."""
+        connections = 0
+        while not stop.is_set():
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type((OSError, WebSocketException, TimeoutError)),
+                wait=wait_exponential_jitter(
+                    multiplier=0.05, max=self.settings.max_backoff_seconds
+                ),
+            ):
+                with attempt:
+                    connections += 1
+                    self.counters.reconnects = connections - 1
+                    delivered = await self._listen(coins, stop)
+                    if not delivered and not stop.is_set():
+                        raise ConnectionResetError("the venue closed the WebSocket at once")
+
+    async def _listen(self, coins: tuple[str, ...], stop: asyncio.Event) -> int:
+        """Subscribe and handle messages until the socket closes or ``stop`` is set; returns
+        how many messages came."""
+        delivered = 0
+        async with ws_connect(self.settings.ws_url, ping_interval=20) as socket:
+            subscriptions: list[dict[str, Any]] = [{"type": "allMids"}]
+            subscriptions += [{"type": "trades", "coin": coin} for coin in coins]
+            for subscription in subscriptions:
+                await socket.send(
+                    orjson.dumps({"method": "subscribe", "subscription": subscription}).decode()
+                )
+            try:
+                async for raw in socket:
+                    delivered += 1
+                    self.counters.messages += 1
+                    await self._handle(raw)
+                    if stop.is_set():
+                        break
+            except WebSocketException as error:
+                if not delivered:
+                    raise
+                log.warning("WebSocket dropped after %d messages: %s", delivered, error)
+        return delivered
+
+    async def _handle(self, raw: str | bytes) -> None:
+        try:
+            message = parse_ws_message(raw)
+        except HyperliquidFormatError as error:
+            self.counters.malformed_message(str(error))
+            return
+        if isinstance(message, PublicTrades):
+            for trade in message.trades:
+                for user in trade.users:
+                    self._saw(user)
+        elif isinstance(message, AllMidsUpdate):
+            connection = await connect(self.settings.database_url)
+            try:
+                async with connection.transaction():
+                    await apply_mids(connection, message.mids)
+                self.counters.mids_updates += 1
+            finally:
+                await connection.close()
+
+    def _saw(self, user: str) -> None:
+        if user in self._queued:
+            return
+        if user not in self.known:
+            self.known.add(user)
+            self.counters.traders_discovered += 1
+        else:
+            last = self._last_backfill.get(user)
+            if last is None or time.monotonic() - last < self.settings.refresh_seconds:
+                return
+            self.counters.refreshes_queued += 1
+        self._queued.add(user)
+        self._queue.put_nowait(user)
+
+    # --- backfill ---------------------------------------------------------------------------
+
+    async def _backfill_forever(self) -> None:
+        connection: psycopg.AsyncConnection | None = None
+        try:
+            while True:
+                user = await self._queue.get()
+                try:
+                    if connection is None or connection.closed:
+                        connection = await connect(self.settings.database_url)
+                    await self.backfill(connection, user)
+                    self._queued.discard(user)
+                    self._last_backfill[user] = time.monotonic()
+                except psycopg.OperationalError as error:
+                    log.warning("database unavailable while backfilling %s: %s", user, error)
+                    connection = None
+                    self._queue.put_nowait(user)
+                    await asyncio.sleep(1.0)
+                except (httpx.HTTPError, HyperliquidFormatError, FillRejectedError) as error:
+                    self._queued.discard(user)
+                    self._last_backfill[user] = time.monotonic()
+                    self.counters.malformed_message(f"backfill of {user}: {error}")
+        finally:
+            if connection is not None:
+                await connection.close()
+
+    async def backfill(self, connection: psycopg.AsyncConnection, user: str) -> None:
+        """Write ``user``'s fills since its checkpoint, then reconcile its open positions."""
+        source = f"hyperliquid:userFillsByTime:{user}"
+        checkpoint = await read_checkpoint(connection, source)
+        since = (
+            datetime.fromtimestamp(int(checkpoint) / 1000, UTC)
+            if checkpoint is not None
+            else self.settings.backfill_since
+        )
+        pages = self.info.user_fills_pages(user, since)
+        while True:
+            try:
+                page = await anext(pages)
+            except StopAsyncIteration:
+                break
+            except HyperliquidFormatError as error:
+                self.counters.pages_rejected += 1
+                self.counters.malformed_message(f"userFillsByTime page of {user}: {error}")
+                break
+            await self._write_page(connection, source, page)
+        state = await self.info.clearinghouse_state(user)
+        await reconcile_account(connection, VENUE, state)
+        self.counters.traders_backfilled += 1
+
+    async def _write_page(
+        self, connection: psycopg.AsyncConnection, source: str, page: list[Any]
+    ) -> None:
+        fills = [item.fill for item in page]
+        decimals = await known_markets(connection)
+        missing = {f.coin for f in fills} - decimals.keys()
+        if missing:
+            await self._refresh_marks(connection)
+            decimals = await known_markets(connection)
+        unknown = {f.coin for f in fills} - decimals.keys()
+        if unknown:
+            self.counters.pages_rejected += 1
+            self.counters.malformed_message(f"fills in unknown coins {sorted(unknown)}")
+            return
+        last_ms = max(int(f.timestamp.timestamp() * 1000) for f in fills)
+        report = await write_fills(
+            connection,
+            fills,
+            source=source,
+            checkpoint=str(last_ms),
+            pnl_entry_decimals={
+                coin: max(0, HYPERLIQUID_PRICE_DECIMALS - places)
+                for coin, places in decimals.items()
+            },
+        )
+        self.counters.fills_written += report.fills_written
+
+    # --- marks ------------------------------------------------------------------------------
+
+    async def _marks_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.marks_interval)
+            try:
+                await self._refresh_marks()
+            except (httpx.HTTPError, HyperliquidFormatError, psycopg.OperationalError) as error:
+                log.warning("mark refresh failed, will retry: %s", error)
+
+    async def _refresh_marks(self, connection: psycopg.AsyncConnection | None = None) -> list[str]:
+        contexts = await self.info.meta_and_asset_ctxs()
+        own = connection is None
+        connection = connection or await connect(self.settings.database_url)
+        try:
+            started = time.perf_counter()
+            async with connection.transaction():
+                await apply_asset_contexts(connection, VENUE, contexts)
+            self.counters.last_marks_refresh_s = time.perf_counter() - started
+            self.counters.marks_refreshes += 1
+            log.info(
+                "marks of %d markets refreshed in %.3f s",
+                len(contexts),
+                self.counters.last_marks_refresh_s,
+            )
+        finally:
+            if own:
+                await connection.close()
+        return [c.coin for c in contexts if not c.is_delisted]

@@ -1,0 +1,114 @@
+"""The live ingester end to end against a local fake venue (HTTP + WebSocket on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+import httpx
+import psycopg
+
+from ingest.hyperliquid.info import InfoClient
+from ingest.hyperliquid.live import LiveIngester, LiveSettings
+from tests.ingest.hyperliquid.fake_venue import (
+    DROP,
+    FILLS,
+    PAUSE,
+    USER_08C14B,
+    USER_109A42,
+    FakeVenue,
+    running,
+    trades_message,
+)
+from tests.ingest.hyperliquid.recorded import load
+
+OTHER = "0x" + "12" * 20
+ACK = json.dumps({"channel": "subscriptionResponse", "data": {"method": "subscribe"}})
+MIDS = json.dumps({"channel": "allMids", "data": {"mids": {"BTC": "70123.5", "@1": "2.0"}}})
+
+
+def _count(url: str, query: str, *params: object) -> int:
+    with psycopg.connect(url) as connection:
+        row = connection.execute(query, params).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _trades_of(url: str, user: str) -> int:
+    return _count(
+        url,
+        "SELECT count(*) FROM trade t JOIN trader tr ON tr.id = t.trader_id WHERE tr.address = %s",
+        user,
+    )
+
+
+def _settled(ingester: LiveIngester) -> bool:
+    counters = ingester.counters
+    return counters.traders_backfilled >= 4 and counters.marks_refreshes >= 2
+
+
+async def test_discovers_backfills_and_reconciles_through_drops_and_bad_messages(
+    empty_url: str,
+) -> None:
+    # given a venue whose first socket names 109a42, sends junk, then drops mid-stream, and
+    # whose second socket names 08c14b
+    venue = FakeVenue(
+        scripts=[
+            [
+                ACK,
+                trades_message(("BTC", USER_109A42, OTHER)),
+                "{not json",
+                json.dumps({"channel": "nonsense", "data": {}}),
+                trades_message(("BTC", "0xnot-an-address", OTHER)),
+                MIDS,
+                DROP,
+            ],
+            [
+                ACK,
+                trades_message(("ENA", OTHER, USER_08C14B)),
+                PAUSE,
+                trades_message(("BTC", USER_109A42, USER_08C14B)),
+            ],
+        ]
+    )
+    async with running(venue), httpx.AsyncClient(timeout=10) as http:
+        info = InfoClient(http, base_url=venue.http_url, max_backoff_seconds=0.2)
+        settings = LiveSettings(
+            database_url=empty_url,
+            ws_url=venue.ws_url,
+            coins=("BTC", "ENA"),
+            backfill_since=datetime(2025, 1, 1, tzinfo=UTC),
+            marks_interval=0.3,
+            max_backoff_seconds=0.2,
+            refresh_seconds=0.0,
+        )
+        ingester = LiveIngester(settings, info)
+        stop = asyncio.Event()
+        # when it runs until the three discovered traders are backfilled
+        running_task = asyncio.create_task(ingester.run(stop))
+        async with asyncio.timeout(60):
+            while not _settled(ingester):  # noqa: ASYNC110 - polls the ingester's counters
+                await asyncio.sleep(0.05)
+        stop.set()
+        await running_task
+    counters = ingester.counters
+    # then every recorded fill of both users is stored once, in pages within the weight limit
+    assert _trades_of(empty_url, USER_109A42) == len(load(FILLS[USER_109A42])) == 50
+    assert _trades_of(empty_url, USER_08C14B) == len(load(FILLS[USER_08C14B])) == 962
+    assert _count(empty_url, "SELECT count(*) FROM trader") == 3
+    pages = [r for r in venue.requests if r["type"] == "userFillsByTime"]
+    assert len(pages) >= 6  # 3 pages of 08c14b, 1 of 109a42, the empty ends, the 429
+    assert info.retries >= 1
+    # and the venue's account snapshot reconciled 08c14b's open positions
+    assert _count(empty_url, "SELECT count(*) FROM position WHERE closed_at IS NULL") == 10
+    # and the junk was counted with reasons, the drop reconnected, and mids and marks stored
+    assert counters.malformed == 3
+    assert any("users[0]" in reason for reason in counters.malformed_reasons)
+    assert counters.reconnects >= 1
+    # and a known trader trading again was backfilled again from its checkpoint, adding nothing
+    assert counters.refreshes_queued >= 1
+    assert venue.connections >= 2
+    assert counters.mids_updates >= 1
+    assert counters.last_marks_refresh_s is not None
+    marked = "SELECT count(*) FROM market WHERE mark_price IS NOT NULL AND open_interest > 0"
+    assert _count(empty_url, marked) == 190  # the 228 perps less those with no open interest
