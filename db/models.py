@@ -253,9 +253,7 @@ class TraderStats(SQLModel, table=True):
     )
     open_notional: Decimal = _amount()
     risk_score: float = Field(sa_column=Column(Double, nullable=False, server_default="0"))
-    risk_level: str = Field(
-        sa_column=Column(Text, nullable=False, server_default="CONSERVATIVE")
-    )
+    risk_level: str = Field(sa_column=Column(Text, nullable=False, server_default="CONSERVATIVE"))
     score_pnl: float = Field(sa_column=Column(Double, nullable=False, server_default="0"))
     score_roi: float = Field(sa_column=Column(Double, nullable=False, server_default="0"))
     score_sharpe: float = Field(sa_column=Column(Double, nullable=False, server_default="0"))

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT_MILLIONTH = Decimal("1e-8")
 
 #: Daily statistics are annualised with sqrt(365): crypto trades every day of the year.
 DAYS_PER_YEAR = 365
@@ -123,7 +125,9 @@ def capital_base(positions: Sequence[tuple[Decimal, Decimal, float | None]]) -> 
     leverage`` over (max size, entry price, leverage) of the positions active in the window;
     leverage 1 when unknown."""
     margins = [
-        size * entry / Decimal(str(leverage if leverage and leverage > 0 else 1))
+        (size * entry / Decimal(str(leverage if leverage and leverage > 0 else 1))).quantize(
+            CENT_MILLIONTH, rounding=ROUND_HALF_UP
+        )
         for size, entry, leverage in positions
     ]
     return max(margins, default=Decimal(0))

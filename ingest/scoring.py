@@ -112,8 +112,8 @@ closed AS (
 ),
 active AS (
     SELECT trader_id, avg(leverage) AS avg_leverage, max(leverage) AS max_leverage,
-           max(max_size * entry_price
-               / CASE WHEN leverage > 0 THEN leverage::numeric ELSE 1 END) AS capital
+           max(round(max_size * entry_price
+                     / CASE WHEN leverage > 0 THEN leverage::numeric ELSE 1 END, 8)) AS capital
     FROM position
     WHERE opened_at <= %(as_of)s AND (closed_at IS NULL OR closed_at > %(since)s)
     GROUP BY trader_id

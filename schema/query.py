@@ -99,7 +99,8 @@ class Query:
             LeaderboardTier, strawberry.argument(description="Only entries of this tier.")
         ] = LeaderboardTier.ALL,
         filter: Annotated[
-            LeaderboardFilter | None, strawberry.argument(description="Range filters.")
+            LeaderboardFilter | None,
+            strawberry.argument(description="Range filters on every statistic, coins, labels."),
         ] = None,
         order_by: Annotated[
             LeaderboardOrder | None,
@@ -118,8 +119,9 @@ class Query:
             descending=order.direction is OrderDirection.DESC,
             first=first,
             after=after,
-            ranges=filter.ranges() if filter else (),
         )
+        if filter is not None:
+            query = filter.apply(query)
         context = info.context
         page = await leaderboard_page(context, query)
         connection = to_connection(

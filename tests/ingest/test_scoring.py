@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
+import pytest
 
 from db.pool import connect
 from ingest.fills import Direction, Fill
+from ingest.metrics import (
+    SCORE_WEIGHTS,
+    capital_base,
+    composite_score,
+    max_drawdown,
+    percentile,
+    profit_factor,
+    ratio,
+    risk_level,
+    risk_score,
+    sharpe,
+    sortino,
+    zero_filled_days,
+)
 from ingest.scoring import recompute_leaderboards
 from ingest.writer import MarketSpec, upsert_markets, write_fills
 
@@ -20,17 +36,38 @@ def test_every_board_ranks_one_to_n_and_adds_up(seeded_url: str) -> None:
         for timeframe in ("DAY", "WEEK", "MONTH", "YEAR", "ALL_TIME"):
             rows = connection.execute(
                 "SELECT rank, score, net_pnl, realized_pnl, fees, funding, wins, losses, "
-                "closed_position_count, win_rate FROM trader_stats WHERE timeframe = %s "
-                "ORDER BY rank",
+                "closed_position_count, win_rate, long_pnl, short_pnl, long_volume, "
+                "short_volume, volume, risk_score, tier FROM trader_stats "
+                "WHERE timeframe = %s ORDER BY rank",
                 (timeframe,),
             ).fetchall()
             assert rows, timeframe
             assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
-            net = [r[2] for r in rows]
-            assert net == sorted(net, reverse=True)
-            assert all(0 <= r[1] <= 100 for r in rows)
-            for _, _, net_pnl, realized, fees, funding, wins, losses, closed, win_rate in rows:
+            keys = [(r[1], r[2]) for r in rows]
+            assert keys == sorted(keys, reverse=True)
+            assert all(0 <= r[1] <= 100 and 0 <= r[15] <= 100 for r in rows)
+            for (
+                _,
+                _,
+                net_pnl,
+                realized,
+                fees,
+                funding,
+                wins,
+                losses,
+                closed,
+                win_rate,
+                long_pnl,
+                short_pnl,
+                long_volume,
+                short_volume,
+                volume,
+                _,
+                _,
+            ) in rows:
                 assert net_pnl == realized - fees + funding
+                assert long_pnl + short_pnl == realized - fees
+                assert long_volume + short_volume == volume
                 assert wins + losses == closed
                 assert (win_rate is None) == (closed == 0)
             traders_with_fills = connection.execute(
@@ -40,6 +77,72 @@ def test_every_board_ranks_one_to_n_and_adds_up(seeded_url: str) -> None:
             ).fetchone()
             assert traders_with_fills is not None
             assert len(rows) == traders_with_fills[0]
+
+
+def test_the_sql_agrees_with_the_pure_formulas(seeded_url: str) -> None:
+    # given the simulated market's WEEK board, recompute every trader's figures in Python from
+    # the raw trades and positions with ingest/metrics.py
+    with psycopg.connect(seeded_url) as connection:
+        as_of = connection.execute(
+            "SELECT computed_at FROM leaderboard_state WHERE timeframe = 'WEEK'"
+        ).fetchone()
+        assert as_of is not None
+        since = as_of[0] - timedelta(days=7)
+        board = connection.execute(
+            "SELECT trader_id, net_pnl, sharpe, sortino, max_drawdown, max_drawdown_pct, "
+            "profit_factor, capital, roi, avg_leverage, liquidation_count, "
+            "closed_position_count, risk_score, score, score_pnl, score_roi, score_sharpe, "
+            "score_win_rate, score_drawdown, days_in_series, risk_level "
+            "FROM trader_stats WHERE timeframe = 'WEEK'"
+        ).fetchall()
+        nets = [float(row[1]) for row in board]
+        checked = 0
+        for row in board[::7]:
+            trader_id = row[0]
+            days: dict[int, Decimal] = defaultdict(Decimal)
+            for timestamp, realized, fee in connection.execute(
+                "SELECT timestamp, coalesce(realized_pnl, 0), coalesce(fee, 0) FROM trade "
+                "WHERE trader_id = %s AND timestamp > %s AND timestamp <= %s",
+                (trader_id, since, as_of[0]),
+            ):
+                days[int((as_of[0] - timestamp).total_seconds() // 86400)] += realized - fee
+            daily = zero_filled_days(dict(days))
+            positions = connection.execute(
+                "SELECT max_size, entry_price, leverage FROM position WHERE trader_id = %s "
+                "AND opened_at <= %s AND (closed_at IS NULL OR closed_at > %s)",
+                (trader_id, as_of[0], since),
+            ).fetchall()
+            capital = capital_base(positions)
+            closed_pnls = [
+                r[0]
+                for r in connection.execute(
+                    "SELECT realized_pnl - fees + funding FROM position WHERE trader_id = %s "
+                    "AND closed_at > %s AND closed_at <= %s",
+                    (trader_id, since, as_of[0]),
+                )
+            ]
+            drawdown = max_drawdown(daily, capital)
+            # then the SQL's figures are the formulas' figures
+            assert row[19] == len(daily)
+            assert row[2] == _approx(sharpe(daily))
+            assert row[3] == _approx(sortino(daily))
+            assert row[4] == drawdown.amount
+            assert row[5] == _approx(drawdown.fraction)
+            assert row[6] == _approx(profit_factor(closed_pnls))
+            assert row[7] == capital
+            assert row[8] == _approx(ratio(row[1], capital))
+            risk = risk_score(row[9], row[5], row[10], row[11])
+            assert row[12] == pytest.approx(risk)
+            assert row[20] == risk_level(risk)
+            assert row[14] == pytest.approx(percentile(nets, float(row[1])))
+            components = dict(zip(SCORE_WEIGHTS, row[14:19], strict=True))
+            assert row[13] == pytest.approx(composite_score(components, row[11]))
+            checked += 1
+        assert checked > 10
+
+
+def _approx(value: float | None) -> object:
+    return None if value is None else pytest.approx(value, rel=1e-9, abs=1e-9)
 
 
 def _length(timeframe: str) -> timedelta:
@@ -89,11 +192,25 @@ async def test_hand_computed_board(empty_url: str) -> None:
     assert sizes == {"DAY": 1, "WEEK": 2, "MONTH": 3, "YEAR": 3, "ALL_TIME": 3}
     cursor = await connection.execute(
         "SELECT t.address, s.rank, s.net_pnl, s.realized_pnl, s.fees, s.wins, s.losses, "
-        "s.win_rate, s.score FROM trader_stats s JOIN trader t ON t.id = s.trader_id "
+        "s.win_rate, s.score_pnl, s.score_roi, s.score_sharpe, s.score_win_rate, "
+        "s.score_drawdown, s.score_evidence, s.score, s.roi, s.capital, s.max_drawdown, "
+        "s.max_drawdown_pct, s.days_in_series, s.dominant_coin, s.tier "
+        "FROM trader_stats s JOIN trader t ON t.id = s.trader_id "
         "WHERE timeframe = 'WEEK' ORDER BY rank"
     )
-    assert await cursor.fetchall() == [
-        ("alice", 1, Decimal(8), Decimal(10), Decimal(2), 1, 0, 1.0, 100.0),
-        ("bob", 2, Decimal(-7), Decimal(-5), Decimal(2), 0, 1, 0.0, 0.0),
-    ]
+    alice, bob = await cursor.fetchall()
+    # alice: +10 realized, 2 fees, one win; capital 1 x 100 at unknown leverage (1x) = 100.
+    # Her daily series (days 2, 1, 0) is [8, 0, 0]: a Sharpe; bob's is one day: none.
+    assert alice[:8] == ("alice", 1, Decimal(8), Decimal(10), Decimal(2), 1, 0, 1.0)
+    assert alice[8:14] == (100.0, 100.0, 100.0, 100.0, 100.0, 0.2)
+    assert alice[14] == pytest.approx(20.0)  # 0.2 x 100
+    assert alice[15:20] == (0.08, Decimal(100), Decimal(0), 0.0, 3)
+    # bob: -5 realized, 2 fees, one loss, drawdown 7 from the 0 peak against 100 of capital
+    assert bob[:8] == ("bob", 2, Decimal(-7), Decimal(-5), Decimal(2), 0, 1, 0.0)
+    assert bob[8:14] == (0.0, 0.0, 0.0, 0.0, pytest.approx(93.0), 0.2)
+    assert bob[14] == pytest.approx(0.2 * 0.15 * 93.0)
+    assert bob[15:20] == (-0.07, Decimal(100), Decimal(7), pytest.approx(0.07), 1)
+    assert (alice[20], bob[20]) == ("BTC", "BTC")
+    # too few closed positions to be FEATURED, too low a score for ADVANCED
+    assert (alice[21], bob[21]) == ("ACTIVE", "ACTIVE")
     await connection.close()
