@@ -98,25 +98,20 @@ class Drawdown:
     amount: Decimal
     """Largest fall of cumulative net PnL from its running peak (the peak starts at 0), USD."""
     fraction: float | None
-    """Largest (peak - trough) / (capital + peak), 0-1; None without capital."""
+    """amount / (capital + the highest peak), 0-1; None without capital."""
 
 
 def max_drawdown(daily: Sequence[Decimal], capital: Decimal) -> Drawdown:
     """Peak-to-trough of the cumulative daily net PnL curve, in USD and as a share of the
-    equity at the peak (capital + peak)."""
+    highest equity reached (capital + the highest cumulative PnL, at least capital)."""
     cumulative = Decimal(0)
     peak = Decimal(0)
     amount = Decimal(0)
-    fraction: float | None = 0.0 if capital > 0 else None
     for day in daily:
         cumulative += day
         peak = max(peak, cumulative)
-        fall = peak - cumulative
-        amount = max(amount, fall)
-        equity = capital + peak
-        if equity > 0:
-            share = float(fall / equity)
-            fraction = share if fraction is None else max(fraction, share)
+        amount = max(amount, peak - cumulative)
+    fraction = float(amount / (capital + peak)) if capital > 0 else None
     return Drawdown(amount, fraction)
 
 

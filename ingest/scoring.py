@@ -48,8 +48,6 @@ WHALE_VOLUME = 10_000_000
 SMART_MONEY_MIN_SCORE = 70.0
 SMART_MONEY_MIN_CLOSED_POSITIONS = 10
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 @dataclass(frozen=True, slots=True)
 class BoardSize:
@@ -57,22 +55,20 @@ class BoardSize:
     traders: int
 
 
-#: Every statistic of one board, computed in one statement. ``day`` numbers 24-hour buckets
-#: backwards from the board's end (0 = its last 24 hours): the daily PnL series of Sharpe,
-#: Sortino and drawdown.
-_RECOMPUTE_BOARD = """
-WITH fills AS (
-    SELECT trader_id, coin, timestamp, notional, is_liquidation,
-           coalesce(realized_pnl, 0) AS realized, coalesce(fee, 0) AS fee,
-           CASE WHEN action = 'FLIP' THEN CASE side WHEN 'LONG' THEN 'SHORT' ELSE 'LONG' END
-                ELSE side END AS pnl_side,
-           side,
-           floor(extract(epoch FROM %(as_of)s - timestamp) / 86400)::int AS day
-    FROM trade
-    WHERE timestamp > %(since)s AND timestamp <= %(as_of)s
+#: Every statistic of several boards ending at the same moment, in one statement. The boards'
+#: lengths are whole days, strictly ascending (ALL_TIME is a very long one). ``day`` numbers
+#: 24-hour buckets backwards from the end (0 = the last 24 hours): the daily PnL series of
+#: Sharpe, Sortino and drawdown. ``band`` says which boards a day belongs to: band b (the number
+#: of lengths <= day) is in board w (1-based) when b < w, so the trades are read once and every
+#: board is a sum of bands. Drawdown is decomposed per band: with C the cumulative daily PnL,
+#: R its running peak inside the band, and P the peak before the band, the band's worst fall is
+#: max(P - min C, max(R - C)).
+_RECOMPUTE_BOARDS = """
+WITH windows AS (
+    SELECT w::int AS w, key FROM unnest(%(keys)s::text[]) WITH ORDINALITY AS u(key, w)
 ),
-per_trader AS (
-    SELECT trader_id,
+base AS (
+    SELECT trader_id, day, coin,
            sum(realized) AS realized_pnl, sum(fee) AS fees, sum(notional) AS volume,
            count(*) AS trade_count,
            count(*) FILTER (WHERE is_liquidation) AS liquidation_count,
@@ -81,42 +77,116 @@ per_trader AS (
            coalesce(sum(realized - fee) FILTER (WHERE pnl_side = 'SHORT'), 0) AS short_pnl,
            coalesce(sum(notional) FILTER (WHERE side = 'LONG'), 0) AS long_volume,
            coalesce(sum(notional) FILTER (WHERE side = 'SHORT'), 0) AS short_volume
-    FROM fills GROUP BY trader_id
-),
-per_coin AS (
-    SELECT trader_id, coin, sum(notional) AS volume FROM fills GROUP BY trader_id, coin
-),
-coins AS (
-    SELECT trader_id, array_agg(coin ORDER BY volume DESC, coin) AS coins
-    FROM per_coin GROUP BY trader_id
+    FROM (SELECT trader_id, coin, timestamp, notional, is_liquidation, side,
+                 coalesce(realized_pnl, 0) AS realized, coalesce(fee, 0) AS fee,
+                 CASE WHEN action = 'FLIP' THEN CASE side WHEN 'LONG' THEN 'SHORT' ELSE 'LONG' END
+                      ELSE side END AS pnl_side,
+                 floor(extract(epoch FROM %(as_of)s - timestamp) / 86400)::int AS day
+          FROM trade
+          WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS f
+    GROUP BY trader_id, day, coin
 ),
 daily AS (
-    SELECT trader_id, day, sum(realized - fee) AS pnl FROM fills GROUP BY trader_id, day
+    SELECT trader_id, day, width_bucket(day, %(lengths)s::int[]) AS band,
+           sum(realized_pnl) AS realized_pnl, sum(fees) AS fees, sum(volume) AS volume,
+           sum(trade_count) AS trade_count, sum(liquidation_count) AS liquidation_count,
+           max(last_trade_at) AS last_trade_at, sum(long_pnl) AS long_pnl,
+           sum(short_pnl) AS short_pnl, sum(long_volume) AS long_volume,
+           sum(short_volume) AS short_volume, sum(realized_pnl - fees) AS pnl
+    FROM base GROUP BY trader_id, day
 ),
-closed AS (
-    SELECT trader_id, count(*) AS closed_position_count,
-           count(*) FILTER (WHERE net > 0) AS wins,
-           count(*) FILTER (WHERE net <= 0) AS losses,
-           sum(funding) AS funding,
-           coalesce(sum(net) FILTER (WHERE net > 0), 0) AS gross_profit,
-           coalesce(-sum(net) FILTER (WHERE net < 0), 0) AS gross_loss,
-           avg(net) FILTER (WHERE net > 0) AS avg_win,
-           avg(net) FILTER (WHERE net <= 0) AS avg_loss,
-           max(net) FILTER (WHERE net > 0) AS largest_win,
-           min(net) FILTER (WHERE net < 0) AS largest_loss,
-           avg(extract(epoch FROM closed_at - opened_at))::float8 AS avg_hold_seconds
-    FROM (SELECT trader_id, funding, opened_at, closed_at,
-                 realized_pnl - fees + funding AS net
-          FROM position WHERE closed_at > %(since)s AND closed_at <= %(as_of)s) AS c
-    GROUP BY trader_id
+curve AS (
+    SELECT *, max(cumulative) OVER (PARTITION BY trader_id, band ORDER BY day DESC
+                                    ROWS UNBOUNDED PRECEDING) AS band_peak
+    FROM (SELECT *, sum(pnl) OVER (PARTITION BY trader_id ORDER BY day DESC
+                                   ROWS UNBOUNDED PRECEDING) AS cumulative
+          FROM daily) AS c
 ),
-active AS (
-    SELECT trader_id, avg(leverage) AS avg_leverage, max(leverage) AS max_leverage,
-           max(round(max_size * entry_price
-                     / CASE WHEN leverage > 0 THEN leverage::numeric ELSE 1 END, 8)) AS capital
-    FROM position
-    WHERE opened_at <= %(as_of)s AND (closed_at IS NULL OR closed_at > %(since)s)
-    GROUP BY trader_id
+bands AS (
+    SELECT trader_id, band,
+           sum(realized_pnl) AS realized_pnl, sum(fees) AS fees, sum(volume) AS volume,
+           sum(trade_count) AS trade_count, sum(liquidation_count) AS liquidation_count,
+           max(last_trade_at) AS last_trade_at, sum(long_pnl) AS long_pnl,
+           sum(short_pnl) AS short_pnl, sum(long_volume) AS long_volume,
+           sum(short_volume) AS short_volume,
+           sum(pnl) AS total, sum(pnl::float8 * pnl::float8) AS squares,
+           sum(least(pnl, 0)::float8 * least(pnl, 0)::float8) AS downside,
+           min(cumulative) AS low, max(cumulative) AS high,
+           max(band_peak - cumulative) AS inner_drawdown, max(day) AS oldest_day,
+           sum(sum(pnl)) OVER (PARTITION BY trader_id) AS trader_total
+    FROM curve GROUP BY trader_id, band
+),
+expanded AS (
+    SELECT e.*,
+           greatest(e.before_window,
+                    max(e.high) OVER (PARTITION BY e.trader_id, e.w ORDER BY e.band DESC
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))
+               AS peak_before
+    FROM (SELECT b.*, w.w,
+                 b.trader_total - sum(b.total) OVER (PARTITION BY b.trader_id, w.w)
+                     AS before_window
+          FROM bands AS b JOIN windows AS w ON b.band < w.w) AS e
+),
+trade_windows AS (
+    SELECT trader_id, w,
+           sum(realized_pnl) AS realized_pnl, sum(fees) AS fees, sum(volume) AS volume,
+           sum(trade_count)::int AS trade_count,
+           sum(liquidation_count)::int AS liquidation_count, max(last_trade_at) AS last_trade_at,
+           sum(long_pnl) AS long_pnl, sum(short_pnl) AS short_pnl,
+           sum(long_volume) AS long_volume, sum(short_volume) AS short_volume,
+           max(oldest_day) + 1 AS n, sum(total)::float8 AS total, sum(squares) AS squares,
+           sum(downside) AS downside,
+           max(greatest(peak_before - low, inner_drawdown)) AS max_drawdown,
+           greatest(max(before_window), max(high)) - max(before_window) AS highest_peak
+    FROM expanded GROUP BY trader_id, w
+),
+coin_bands AS (
+    SELECT trader_id, width_bucket(day, %(lengths)s::int[]) AS band, coin, sum(volume) AS volume
+    FROM base GROUP BY 1, 2, 3
+),
+coins AS (
+    SELECT trader_id, w, array_agg(coin ORDER BY volume DESC, coin) AS coins
+    FROM (SELECT c.trader_id, w.w, c.coin, sum(c.volume) AS volume
+          FROM coin_bands AS c JOIN windows AS w ON c.band < w.w
+          GROUP BY 1, 2, 3) AS v
+    GROUP BY trader_id, w
+),
+position_bands AS (
+    SELECT trader_id, band,
+           count(*) FILTER (WHERE band >= 0) AS closed_position_count,
+           count(*) FILTER (WHERE band >= 0 AND net > 0) AS wins,
+           count(*) FILTER (WHERE band >= 0 AND net <= 0) AS losses,
+           coalesce(sum(funding) FILTER (WHERE band >= 0), 0) AS funding,
+           coalesce(sum(net) FILTER (WHERE band >= 0 AND net > 0), 0) AS gross_profit,
+           coalesce(sum(net) FILTER (WHERE band >= 0 AND net <= 0), 0) AS gross_loss,
+           max(net) FILTER (WHERE band >= 0 AND net > 0) AS largest_win,
+           min(net) FILTER (WHERE band >= 0 AND net < 0) AS largest_loss,
+           sum(hold_seconds) FILTER (WHERE band >= 0) AS hold_seconds,
+           sum(leverage) AS leverage_sum, count(leverage) AS leverage_count,
+           max(leverage) AS max_leverage, max(margin) AS capital
+    FROM (SELECT trader_id, funding, leverage,
+                 realized_pnl - fees + funding AS net,
+                 extract(epoch FROM closed_at - opened_at)::float8 AS hold_seconds,
+                 round(max_size * entry_price
+                       / CASE WHEN leverage > 0 THEN leverage::numeric ELSE 1 END, 8) AS margin,
+                 CASE WHEN closed_at IS NULL OR closed_at > %(as_of)s THEN -1
+                      ELSE width_bucket(floor(extract(epoch FROM %(as_of)s - closed_at)
+                                              / 86400)::int, %(lengths)s::int[]) END AS band
+          FROM position
+          WHERE opened_at <= %(as_of)s AND (closed_at IS NULL OR closed_at > %(since)s)) AS p
+    GROUP BY trader_id, band
+),
+position_windows AS (
+    SELECT p.trader_id, w.w,
+           sum(closed_position_count)::int AS closed_position_count, sum(wins)::int AS wins,
+           sum(losses)::int AS losses, sum(funding) AS funding,
+           sum(gross_profit) AS gross_profit, -sum(gross_loss) AS gross_loss,
+           max(largest_win) AS largest_win, min(largest_loss) AS largest_loss,
+           sum(hold_seconds) AS hold_seconds,
+           sum(leverage_sum) / nullif(sum(leverage_count), 0) AS avg_leverage,
+           max(max_leverage) AS max_leverage, max(capital) AS capital
+    FROM position_bands AS p JOIN windows AS w ON p.band < w.w
+    GROUP BY p.trader_id, w.w
 ),
 open AS (
     SELECT trader_id, count(*) AS open_position_count,
@@ -124,82 +194,60 @@ open AS (
     FROM position WHERE closed_at IS NULL
     GROUP BY trader_id
 ),
-series AS (
-    SELECT d.trader_id, d.day, coalesce(a.capital, 0) AS capital,
-           sum(d.pnl) OVER (PARTITION BY d.trader_id ORDER BY d.day DESC
-                            ROWS UNBOUNDED PRECEDING) AS cumulative
-    FROM daily AS d LEFT JOIN active AS a USING (trader_id)
-),
-peaks AS (
-    SELECT trader_id, capital, cumulative,
-           greatest(0, max(cumulative) OVER (PARTITION BY trader_id ORDER BY day DESC
-                                             ROWS UNBOUNDED PRECEDING)) AS peak
-    FROM series
-),
-days AS (
-    SELECT trader_id, max(day) + 1 AS n, sum(pnl)::float8 AS total,
-           sum(pnl * pnl)::float8 AS squares,
-           sum(least(pnl, 0) * least(pnl, 0))::float8 AS downside
-    FROM daily GROUP BY trader_id
-),
-drawdowns AS (
-    SELECT trader_id, max(peak - cumulative) AS max_drawdown,
-           CASE WHEN bool_and(capital <= 0) THEN NULL
-                ELSE coalesce(max(((peak - cumulative) / nullif(capital + peak, 0))::float8)
-                              FILTER (WHERE capital + peak > 0), 0) END AS max_drawdown_pct
-    FROM peaks GROUP BY trader_id
-),
 figures AS (
-    SELECT t.trader_id, t.realized_pnl, coalesce(o.unrealized_pnl, 0) AS unrealized_pnl,
-           t.fees, coalesce(c.funding, 0) AS funding,
-           t.realized_pnl - t.fees + coalesce(c.funding, 0) AS net_pnl,
+    SELECT t.trader_id, t.w, t.realized_pnl, coalesce(o.unrealized_pnl, 0) AS unrealized_pnl,
+           t.fees, coalesce(p.funding, 0) AS funding,
+           t.realized_pnl - t.fees + coalesce(p.funding, 0) AS net_pnl,
            t.volume, t.trade_count,
-           coalesce(c.closed_position_count, 0) AS closed_position_count,
-           coalesce(c.wins, 0) AS wins, coalesce(c.losses, 0) AS losses,
-           CASE WHEN c.closed_position_count > 0
-                THEN c.wins::float8 / c.closed_position_count END AS win_rate,
+           coalesce(p.closed_position_count, 0) AS closed_position_count,
+           coalesce(p.wins, 0) AS wins, coalesce(p.losses, 0) AS losses,
+           CASE WHEN p.closed_position_count > 0
+                THEN p.wins::float8 / p.closed_position_count END AS win_rate,
            t.liquidation_count, coalesce(o.open_position_count, 0) AS open_position_count,
            coalesce(o.open_notional, 0) AS open_notional,
            t.last_trade_at,
-           CASE WHEN a.capital > 0
-                THEN ((t.realized_pnl - t.fees + coalesce(c.funding, 0)) / a.capital)::float8
+           CASE WHEN p.capital > 0
+                THEN ((t.realized_pnl - t.fees + coalesce(p.funding, 0)) / p.capital)::float8
                 END AS roi,
-           coalesce(a.capital, 0) AS capital,
-           CASE WHEN c.gross_loss > 0 THEN (c.gross_profit / c.gross_loss)::float8 END
+           coalesce(p.capital, 0) AS capital,
+           CASE WHEN p.gross_loss > 0 THEN (p.gross_profit / p.gross_loss)::float8 END
                AS profit_factor,
-           c.avg_win, c.avg_loss, c.largest_win, c.largest_loss, c.avg_hold_seconds,
-           CASE WHEN d.n >= 2 AND (d.squares - d.total * d.total / d.n) / (d.n - 1) > 1e-18
-                THEN (d.total / d.n)
-                     / sqrt((d.squares - d.total * d.total / d.n) / (d.n - 1))
+           p.gross_profit / nullif(p.wins, 0) AS avg_win,
+           -p.gross_loss / nullif(p.losses, 0) AS avg_loss,
+           p.largest_win, p.largest_loss,
+           p.hold_seconds / nullif(p.closed_position_count, 0) AS avg_hold_seconds,
+           CASE WHEN t.n >= 2 AND (t.squares - t.total * t.total / t.n) / (t.n - 1) > 1e-18
+                THEN (t.total / t.n)
+                     / sqrt((t.squares - t.total * t.total / t.n) / (t.n - 1))
                      * sqrt(%(days_per_year)s) END AS sharpe,
-           CASE WHEN d.n >= 2 AND d.downside / d.n > 1e-18
-                THEN (d.total / d.n) / sqrt(d.downside / d.n) * sqrt(%(days_per_year)s)
+           CASE WHEN t.n >= 2 AND t.downside / t.n > 1e-18
+                THEN (t.total / t.n) / sqrt(t.downside / t.n) * sqrt(%(days_per_year)s)
                 END AS sortino,
-           d.n AS days_in_series,
-           coalesce(dd.max_drawdown, 0) AS max_drawdown, dd.max_drawdown_pct,
-           a.avg_leverage, a.max_leverage,
+           t.n AS days_in_series,
+           t.max_drawdown,
+           CASE WHEN coalesce(p.capital, 0) > 0
+                THEN (t.max_drawdown / (p.capital + t.highest_peak))::float8 END
+               AS max_drawdown_pct,
+           p.avg_leverage, p.max_leverage,
            t.long_pnl, t.short_pnl, t.long_volume, t.short_volume,
            CASE WHEN t.long_volume >= t.short_volume THEN 'LONG' ELSE 'SHORT' END
                AS dominant_side,
            k.coins
-    FROM per_trader AS t
-    LEFT JOIN closed AS c USING (trader_id)
+    FROM trade_windows AS t
+    LEFT JOIN position_windows AS p USING (trader_id, w)
     LEFT JOIN open AS o USING (trader_id)
-    LEFT JOIN active AS a USING (trader_id)
-    LEFT JOIN days AS d USING (trader_id)
-    LEFT JOIN drawdowns AS dd USING (trader_id)
-    LEFT JOIN coins AS k USING (trader_id)
+    LEFT JOIN coins AS k USING (trader_id, w)
 ),
 components AS (
     SELECT f.*,
-           CASE WHEN count(*) OVER () = 1 THEN 100
-                ELSE 100 * percent_rank() OVER (ORDER BY net_pnl) END AS score_pnl,
-           CASE WHEN count(*) OVER () = 1 THEN 100
-                ELSE 100 * percent_rank() OVER (ORDER BY coalesce(roi, '-Infinity')) END
+           CASE WHEN count(*) OVER board = 1 THEN 100
+                ELSE 100 * percent_rank() OVER (board ORDER BY net_pnl) END AS score_pnl,
+           CASE WHEN count(*) OVER board = 1 THEN 100
+                ELSE 100 * percent_rank() OVER (board ORDER BY coalesce(roi, '-Infinity')) END
                AS score_roi,
-           CASE WHEN count(*) OVER () = 1 THEN 100
-                ELSE 100 * percent_rank() OVER (ORDER BY coalesce(sharpe, '-Infinity')) END
-               AS score_sharpe,
+           CASE WHEN count(*) OVER board = 1 THEN 100
+                ELSE 100 * percent_rank() OVER (board ORDER BY coalesce(sharpe, '-Infinity'))
+                END AS score_sharpe,
            100 * coalesce(win_rate, 0) AS score_win_rate,
            CASE WHEN max_drawdown_pct IS NULL THEN 0
                 ELSE 100 * (1 - least(max_drawdown_pct, 1)) END AS score_drawdown,
@@ -210,6 +258,7 @@ components AS (
                     * least(liquidation_count::float8 / greatest(closed_position_count, 1), 1))
                AS risk_score
     FROM figures AS f
+    WINDOW board AS (PARTITION BY w)
 ),
 scored AS (
     SELECT *,
@@ -227,10 +276,10 @@ INSERT INTO trader_stats (
     avg_leverage, max_leverage, long_pnl, short_pnl, long_volume, short_volume, dominant_side,
     dominant_coin, coins, open_notional, risk_score, risk_level, score_pnl, score_roi,
     score_sharpe, score_win_rate, score_drawdown, score_evidence)
-SELECT trader_id, %(window)s, realized_pnl, unrealized_pnl, fees, funding, net_pnl, volume,
+SELECT trader_id, windows.key, realized_pnl, unrealized_pnl, fees, funding, net_pnl, volume,
        trade_count, closed_position_count, wins, losses, win_rate, liquidation_count,
        open_position_count, score,
-       row_number() OVER (ORDER BY score DESC, net_pnl DESC, trader_id),
+       row_number() OVER (PARTITION BY scored.w ORDER BY score DESC, net_pnl DESC, trader_id),
        CASE WHEN score >= %(featured_score)s
                  AND closed_position_count >= %(featured_closed)s
                  AND volume >= %(featured_volume)s
@@ -245,12 +294,13 @@ SELECT trader_id, %(window)s, realized_pnl, unrealized_pnl, fees, funding, net_p
        roi, capital, profit_factor, avg_win, avg_loss, largest_win, largest_loss,
        avg_hold_seconds, sharpe, sortino, days_in_series, max_drawdown, max_drawdown_pct,
        avg_leverage, max_leverage, long_pnl, short_pnl, long_volume, short_volume, dominant_side,
-       coins[1], coins, open_notional, risk_score,
+       coins[1], coalesce(coins, '{}'), open_notional, risk_score,
        CASE WHEN risk_score < %(risk_low)s THEN 'CONSERVATIVE'
             WHEN risk_score < %(risk_high)s THEN 'MODERATE'
             ELSE 'AGGRESSIVE' END,
        score_pnl, score_roi, score_sharpe, score_win_rate, score_drawdown, score_evidence
-FROM scored
+FROM scored JOIN windows USING (w)
+RETURNING timeframe
 """
 
 _LABELS = """
@@ -268,11 +318,21 @@ SELECT trader_id, label, %(as_of)s FROM derived
 """
 
 
-def board_parameters(key: str, since: datetime, as_of: datetime) -> dict[str, Any]:
-    """The statement's parameters for one board: its key and bounds, and every constant."""
+#: ALL_TIME as a length in days: longer than any history (about 2,700 years).
+_ALL_TIME_DAYS = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def board_parameters(boards: dict[str, int], as_of: datetime) -> dict[str, Any]:
+    """The statement's parameters for boards ``{key: length in days}`` ending at ``as_of``."""
+    ordered = sorted(boards.items(), key=lambda item: item[1])
+    lengths = [length for _, length in ordered]
+    if len(set(lengths)) != len(lengths) or lengths[0] < 1:
+        raise ValueError(f"board lengths must be distinct whole days >= 1: {boards}")
     return {
-        "window": key,
-        "since": since,
+        "keys": [key for key, _ in ordered],
+        "lengths": lengths,
+        "since": as_of - timedelta(days=lengths[-1]) if lengths[-1] < _ALL_TIME_DAYS else _EPOCH,
         "as_of": as_of,
         "days_per_year": DAYS_PER_YEAR,
         "full_evidence": FULL_EVIDENCE_CLOSED_POSITIONS,
@@ -299,23 +359,29 @@ def board_parameters(key: str, since: datetime, as_of: datetime) -> dict[str, An
     }
 
 
-async def compute_board(
-    connection: AsyncConnection, key: str, since: datetime, as_of: datetime
-) -> int:
-    """Replace board ``key`` with the figures of fills in (since, as_of]; its trader count."""
-    await connection.execute("DELETE FROM trader_stats WHERE timeframe = %s", (key,))
-    cursor = await connection.execute(_RECOMPUTE_BOARD, board_parameters(key, since, as_of))
-    count = cursor.rowcount
-    await connection.execute(
-        """
-        INSERT INTO leaderboard_state (timeframe, computed_at, trader_count)
-        VALUES (%s, %s, %s)
-        ON CONFLICT (timeframe) DO UPDATE SET
-            computed_at = excluded.computed_at, trader_count = excluded.trader_count
-        """,
-        (key, as_of, count),
-    )
-    return count
+async def compute_boards(
+    connection: AsyncConnection, boards: dict[str, int], as_of: datetime
+) -> dict[str, int]:
+    """Replace boards ``{key: length in days}``, all ending at ``as_of``, with the figures of
+    their fills, in one statement; each board's trader count. Call inside a transaction."""
+    await connection.execute("SET LOCAL jit = off")
+    await connection.execute("SET LOCAL work_mem = '256MB'")
+    await connection.execute("DELETE FROM trader_stats WHERE timeframe = ANY(%s)", (list(boards),))
+    cursor = await connection.execute(_RECOMPUTE_BOARDS, board_parameters(boards, as_of))
+    counts = dict.fromkeys(boards, 0)
+    for (key,) in await cursor.fetchall():
+        counts[key] += 1
+    for key, count in counts.items():
+        await connection.execute(
+            """
+            INSERT INTO leaderboard_state (timeframe, computed_at, trader_count)
+            VALUES (%s, %s, %s)
+            ON CONFLICT (timeframe) DO UPDATE SET
+                computed_at = excluded.computed_at, trader_count = excluded.trader_count
+            """,
+            (key, as_of, count),
+        )
+    return counts
 
 
 async def recompute_labels(connection: AsyncConnection, as_of: datetime) -> None:
@@ -345,13 +411,13 @@ async def recompute_leaderboards(
     ``perpgraph_leaderboard`` hear of it when it commits.
     """
     moment = as_of or datetime.now(UTC)
-    sizes: list[BoardSize] = []
+    lengths = {
+        window.value: window.length.days if window.length is not None else _ALL_TIME_DAYS
+        for window in timeframes
+    }
     async with connection.transaction():
-        for window in timeframes:
-            length = window.length
-            since = moment - length if length is not None else _EPOCH
-            count = await compute_board(connection, window.value, since, moment)
-            sizes.append(BoardSize(window.value, count))
+        counts = await compute_boards(connection, lengths, moment)
+        sizes = [BoardSize(window.value, counts[window.value]) for window in timeframes]
         if Timeframe.ALL_TIME in timeframes:
             await recompute_labels(connection, moment)
         await connection.execute(

@@ -85,8 +85,8 @@ def test_sortino(daily: list[Decimal], expected: float | None) -> None:
     ("daily", "capital", "expected"),
     [
         # cumulative 100, 50, -50, 30, 230; peak 100 until the last day; worst fall 150 on
-        # day 3, against equity 1000 + 100
-        ([D(100), D(-50), D(-100), D(80), D(200)], D(1000), Drawdown(D(150), 150 / 1100)),
+        # day 3; the highest equity reached is 1000 + 230
+        ([D(100), D(-50), D(-100), D(80), D(200)], D(1000), Drawdown(D(150), 150 / 1230)),
         # losing from the first day: the peak is the starting 0
         ([D(-30), D(10)], D(100), Drawdown(D(30), 0.3)),
         # without capital there is no equity to divide by
