@@ -22,7 +22,8 @@ import json
 import time
 from datetime import UTC, datetime
 
-from bench.leaderboard_page import _url, bench_database
+from leaderboard_page import _url, bench_database
+
 from db.migrate import upgrade
 from db.pool import connect
 from ingest.scoring import recompute_leaderboards
