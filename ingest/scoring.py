@@ -26,6 +26,7 @@ from ingest.metrics import (
     RISK_WEIGHTS,
     SCORE_WEIGHTS,
 )
+from ingest.periods import BACKFILL_LIMIT, PeriodType, ended_periods
 
 LEADERBOARD_CHANNEL = "perpgraph_leaderboard"
 
@@ -404,11 +405,13 @@ async def recompute_leaderboards(
     *,
     as_of: datetime | None = None,
     timeframes: tuple[Timeframe, ...] = tuple(Timeframe),
+    periods: bool = True,
 ) -> list[BoardSize]:
     """Recompute the statistics of every trader for ``timeframes``, in one transaction.
 
     Readers see either the old boards or the new ones, never a mix. Listeners on
-    ``perpgraph_leaderboard`` hear of it when it commits.
+    ``perpgraph_leaderboard`` hear of it when it commits. With ``periods``, then snapshot the
+    fixed periods that ended since the last call (``ingest/periods.py``).
     """
     moment = as_of or datetime.now(UTC)
     lengths = {
@@ -423,4 +426,33 @@ async def recompute_leaderboards(
         await connection.execute(
             "SELECT pg_notify(%s, %s)", (LEADERBOARD_CHANNEL, moment.isoformat())
         )
+    if periods:
+        await snapshot_periods(connection, moment)
     return sizes
+
+
+async def snapshot_periods(connection: AsyncConnection, as_of: datetime) -> list[str]:
+    """Compute the board of every ended period not snapshotted yet (newest first, within the
+    backfill limits); the keys written. Existing snapshots are never recomputed."""
+    cursor = await connection.execute("SELECT min(timestamp) FROM trade")
+    row = await cursor.fetchone()
+    if row is None or row[0] is None:
+        return []
+    first_trade: datetime = row[0]
+    written: list[str] = []
+    for period_type in PeriodType:
+        periods = ended_periods(first_trade, as_of, period_type, BACKFILL_LIMIT[period_type])
+        if not periods:
+            continue
+        cursor = await connection.execute(
+            "SELECT timeframe FROM leaderboard_state WHERE timeframe = ANY(%s)",
+            ([p.key for p in periods],),
+        )
+        existing = {key for (key,) in await cursor.fetchall()}
+        for period in periods:
+            if period.key in existing:
+                continue
+            async with connection.transaction():
+                await compute_boards(connection, {period.key: period.days}, period.end)
+            written.append(period.key)
+    return written
