@@ -77,8 +77,9 @@ base AS (
            coalesce(sum(realized - fee) FILTER (WHERE pnl_side = 'LONG'), 0) AS long_pnl,
            coalesce(sum(realized - fee) FILTER (WHERE pnl_side = 'SHORT'), 0) AS short_pnl,
            coalesce(sum(notional) FILTER (WHERE side = 'LONG'), 0) AS long_volume,
-           coalesce(sum(notional) FILTER (WHERE side = 'SHORT'), 0) AS short_volume
-    FROM (SELECT trader_id, coin, timestamp, notional, is_liquidation, side,
+           coalesce(sum(notional) FILTER (WHERE side = 'SHORT'), 0) AS short_volume,
+           coalesce(sum(notional) FILTER (WHERE direction = 'BUY'), 0) AS buy_volume
+    FROM (SELECT trader_id, coin, timestamp, notional, is_liquidation, side, direction,
                  coalesce(realized_pnl, 0) AS realized, coalesce(fee, 0) AS fee,
                  CASE WHEN action = 'FLIP' THEN CASE side WHEN 'LONG' THEN 'SHORT' ELSE 'LONG' END
                       ELSE side END AS pnl_side,
@@ -142,15 +143,36 @@ trade_windows AS (
     FROM expanded GROUP BY trader_id, w
 ),
 coin_bands AS (
-    SELECT trader_id, width_bucket(day, %(lengths)s::int[]) AS band, coin, sum(volume) AS volume
+    SELECT trader_id, width_bucket(day, %(lengths)s::int[]) AS band, coin,
+           sum(volume) AS volume, sum(buy_volume) AS buy_volume,
+           sum(long_volume) AS long_volume, sum(trade_count) AS trade_count,
+           sum(realized_pnl) AS realized_pnl, sum(fees) AS fees,
+           sum(liquidation_count) AS liquidation_count
     FROM base GROUP BY 1, 2, 3
+),
+coin_windows AS (
+    SELECT c.trader_id, w.w, c.coin, sum(c.volume) AS volume,
+           sum(c.buy_volume) AS buy_volume, sum(c.long_volume) AS long_volume,
+           sum(c.trade_count) AS trade_count, sum(c.realized_pnl) AS realized_pnl,
+           sum(c.fees) AS fees, sum(c.liquidation_count) AS liquidation_count
+    FROM coin_bands AS c JOIN windows AS w ON c.band < w.w
+    GROUP BY 1, 2, 3
 ),
 coins AS (
     SELECT trader_id, w, array_agg(coin ORDER BY volume DESC, coin) AS coins
-    FROM (SELECT c.trader_id, w.w, c.coin, sum(c.volume) AS volume
-          FROM coin_bands AS c JOIN windows AS w ON c.band < w.w
-          GROUP BY 1, 2, 3) AS v
-    GROUP BY trader_id, w
+    FROM coin_windows GROUP BY trader_id, w
+),
+markets_written AS (
+    INSERT INTO market_stats (board, coin, volume, buy_volume, sell_volume, long_volume,
+                              short_volume, trade_count, trader_count, realized_pnl, fees,
+                              net_pnl, liquidation_count, computed_at)
+    SELECT windows.key, coin, sum(volume), sum(buy_volume), sum(volume) - sum(buy_volume),
+           sum(long_volume), sum(volume) - sum(long_volume), sum(trade_count), count(*),
+           sum(realized_pnl), sum(fees), sum(realized_pnl) - sum(fees), sum(liquidation_count),
+           %(as_of)s
+    FROM coin_windows JOIN windows USING (w)
+    GROUP BY windows.key, coin
+    RETURNING 1
 ),
 position_bands AS (
     SELECT trader_id, band,
@@ -368,6 +390,7 @@ async def compute_boards(
     await connection.execute("SET LOCAL jit = off")
     await connection.execute("SET LOCAL work_mem = '256MB'")
     await connection.execute("DELETE FROM trader_stats WHERE timeframe = ANY(%s)", (list(boards),))
+    await connection.execute("DELETE FROM market_stats WHERE board = ANY(%s)", (list(boards),))
     cursor = await connection.execute(_RECOMPUTE_BOARDS, board_parameters(boards, as_of))
     counts = dict.fromkeys(boards, 0)
     for (key,) in await cursor.fetchall():

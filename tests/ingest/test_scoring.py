@@ -77,6 +77,19 @@ def test_every_board_ranks_one_to_n_and_adds_up(seeded_url: str) -> None:
             ).fetchone()
             assert traders_with_fills is not None
             assert len(rows) == traders_with_fills[0]
+            # and the markets' figures add up to the traders'
+            markets = connection.execute(
+                "SELECT sum(volume), sum(trade_count), sum(realized_pnl), sum(fees), "
+                "sum(buy_volume + sell_volume), sum(long_volume + short_volume) "
+                "FROM market_stats WHERE board = %s",
+                (timeframe,),
+            ).fetchone()
+            traders = connection.execute(
+                "SELECT sum(volume), sum(trade_count), sum(realized_pnl), sum(fees), "
+                "sum(volume), sum(volume) FROM trader_stats WHERE timeframe = %s",
+                (timeframe,),
+            ).fetchone()
+            assert markets == traders
 
 
 @pytest.mark.parametrize("timeframe", ["DAY", "WEEK", "ALL_TIME"])

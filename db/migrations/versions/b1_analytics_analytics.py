@@ -2,7 +2,7 @@
 
 Revision ID: b1_analytics
 Revises: 0001
-Create Date: 2026-11-21 09:41:45.723882
+Create Date: 2026-11-21 09:51:14.395898
 """
 
 from collections.abc import Sequence
@@ -20,6 +20,25 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # Reviewed: generated from db.models and db.analytics.
+    op.create_table('market_stats',
+    sa.Column('board', sa.Text(), nullable=False),
+    sa.Column('coin', sa.Text(), nullable=False),
+    sa.Column('volume', sa.Numeric(), server_default=sa.text('0'), nullable=False),
+    sa.Column('buy_volume', sa.Numeric(), server_default=sa.text('0'), nullable=False),
+    sa.Column('sell_volume', sa.Numeric(), server_default=sa.text('0'), nullable=False),
+    sa.Column('long_volume', sa.Numeric(), server_default=sa.text('0'), nullable=False),
+    sa.Column('short_volume', sa.Numeric(), server_default=sa.text('0'), nullable=False),
+    sa.Column('trade_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('trader_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('realized_pnl', sa.Numeric(), server_default=sa.text('0'), nullable=False),
+    sa.Column('fees', sa.Numeric(), server_default=sa.text('0'), nullable=False),
+    sa.Column('net_pnl', sa.Numeric(), server_default=sa.text('0'), nullable=False),
+    sa.Column('liquidation_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['coin'], ['market.coin'], ),
+    sa.PrimaryKeyConstraint('board', 'coin')
+    )
+    op.create_index('market_stats_by_coin', 'market_stats', ['coin'], unique=False)
     op.create_table('trader_label',
     sa.Column('trader_id', sa.BigInteger(), nullable=False),
     sa.Column('label', sa.Text(), nullable=False),
@@ -96,3 +115,5 @@ def downgrade() -> None:
     op.drop_column('trader_stats', 'roi')
     op.drop_index('trader_label_by_label', table_name='trader_label')
     op.drop_table('trader_label')
+    op.drop_index('market_stats_by_coin', table_name='market_stats')
+    op.drop_table('market_stats')
