@@ -3,7 +3,7 @@
 One statement per board computes every trader's figures from the trade and position tables
 (``_RECOMPUTE_BOARD``); ``ingest/metrics.py`` holds the same formulas as pure functions, and
 docs/methodology.md defines them. Boards are the rolling windows (DAY ... ALL_TIME) and the
-fixed periods (``ingest/periods.py``); they share the statement and differ only in their bounds.
+fixed periods (``db/periods.py``); they share the statement and differ only in their bounds.
 
 Ranks order by score, then net PnL, then the trader perpgraph saw first (lower id), so they run
 1..n without gaps and are stable between recomputations.
@@ -17,6 +17,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from db.periods import BACKFILL_LIMIT, PeriodType, ended_periods
 from db.timeframes import Timeframe
 from ingest.metrics import (
     DAYS_PER_YEAR,
@@ -26,7 +27,6 @@ from ingest.metrics import (
     RISK_WEIGHTS,
     SCORE_WEIGHTS,
 )
-from ingest.periods import BACKFILL_LIMIT, PeriodType, ended_periods
 
 LEADERBOARD_CHANNEL = "perpgraph_leaderboard"
 
@@ -434,7 +434,7 @@ async def recompute_leaderboards(
 
     Readers see either the old boards or the new ones, never a mix. Listeners on
     ``perpgraph_leaderboard`` hear of it when it commits. With ``periods``, then snapshot the
-    fixed periods that ended since the last call (``ingest/periods.py``).
+    fixed periods that ended since the last call (``db/periods.py``).
     """
     moment = as_of or datetime.now(UTC)
     lengths = {

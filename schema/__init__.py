@@ -8,8 +8,10 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
+from schema.analytics import AnalyticsQuery
 from schema.errors import add_codes, should_mask_error
 from schema.query import Query
 from schema.types.market import Market
@@ -37,9 +39,16 @@ class PerpgraphSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
+def root_query() -> type:
+    """The root ``Query``: the core fields and the analytics views, as one type."""
+    root: type = merge_types("Query", (Query, AnalyticsQuery))
+    root.__strawberry_definition__.description = Query.__strawberry_definition__.description  # type: ignore[attr-defined]
+    return root
+
+
 def build_schema() -> strawberry.Schema:
     return PerpgraphSchema(
-        query=Query,
+        query=root_query(),
         types=[Trader, Position, Trade, Market],
         extensions=[
             lambda: ParserCache(maxsize=256),

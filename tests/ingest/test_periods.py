@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
+from db.periods import Period, PeriodType, ended_periods, parse_period, period_containing
 from db.pool import connect
-from ingest.periods import Period, PeriodType, ended_periods, parse_period, period_containing
 from ingest.scoring import snapshot_periods
 from tests.conftest import SEEDED_END
 

@@ -1,6 +1,6 @@
 """The calendar of fixed-period leaderboards (PerpsTracker's snapshots): daily, ISO-weekly and
 monthly boards, computed once when the period has ended and frozen from then on
-(``ingest/scoring.py: snapshot_periods``).
+(``ingest/scoring.py: snapshot_periods`` computes them).
 
 A period's board is an ordinary board (``ingest/scoring.py``) over the period's fills, stored
 under a key such as ``DAILY:2026-10-31``, ``WEEKLY:2026-W44`` or ``MONTHLY:2026-10``, so it is
