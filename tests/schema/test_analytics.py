@@ -91,7 +91,7 @@ async def test_screener_lists_every_coin_with_its_open_book(
     volumes = [Decimal(e["activity"]["volume"]) for e in entries]
     assert volumes == sorted(volumes, reverse=True)
     with psycopg.connect(seeded_url) as connection:
-        book = dict(
+        book: dict[str, Decimal] = dict(
             connection.execute(
                 "SELECT coin, sum(notional) FROM position WHERE closed_at IS NULL GROUP BY coin"
             ).fetchall()
