@@ -571,17 +571,3 @@ def window_start(board: str, as_of: datetime | None) -> datetime | None:
     if as_of is None or board not in lengths:
         return None
     return as_of - timedelta(days=lengths[board])
-
-
-async def trader_labels(context: Context, trader_ids: list[int]) -> dict[int, list[str]]:
-    """Derived labels per trader."""
-    rows = await fetch_rows(
-        context.pool,
-        "SELECT trader_id, label FROM trader_label WHERE trader_id = ANY(%s) "
-        "ORDER BY trader_id, label",
-        (trader_ids,),
-    )
-    labels: dict[int, list[str]] = {}
-    for trader_id, label in rows:
-        labels.setdefault(trader_id, []).append(label)
-    return labels

@@ -371,3 +371,72 @@ async def test_bad_analytics_input(
     assert message_part in errors[0]["message"]
     if "nope" not in query:
         assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+LABELLED = """
+query Labelled($labels: [String!]!, $coins: [String!]) {
+  leaderboard(timeframe: ALL_TIME, first: 100, filter: {labels: $labels, coins: $coins}) {
+    totalCount nodes { trader { labels } stats { score netPnl closedPositionCount coins } }
+  }
+}
+"""
+
+
+async def test_derived_labels_follow_their_rules(
+    seeded_pool: AsyncConnectionPool, seeded_url: str
+) -> None:
+    board = (await data_of(seeded_pool, LABELLED, {"labels": ["SMART_MONEY"]}))["leaderboard"]
+    with psycopg.connect(seeded_url) as connection:
+        smart = connection.execute(
+            "SELECT count(*) FROM trader_stats WHERE timeframe = 'ALL_TIME' AND score >= 70 "
+            "AND net_pnl > 0 AND closed_position_count >= 10"
+        ).fetchone()
+        coin = connection.execute("SELECT min(coin) FROM trade").fetchone()
+    assert smart is not None
+    assert coin is not None
+    assert board["totalCount"] == smart[0] > 0
+    for node in board["nodes"]:
+        assert "SMART_MONEY" in node["trader"]["labels"]
+        assert node["stats"]["score"] >= 70
+        assert Decimal(node["stats"]["netPnl"]) > 0
+        assert node["stats"]["closedPositionCount"] >= 10
+    # and the coin filter keeps only traders of that coin
+    by_coin = await data_of(seeded_pool, LABELLED, {"labels": ["SMART_MONEY"], "coins": [coin[0]]})
+    for node in by_coin["leaderboard"]["nodes"]:
+        assert coin[0] in node["stats"]["coins"]
+
+
+FILTERED = """
+query Filtered($filter: LeaderboardFilter!, $order: LeaderboardOrder!, $after: String) {
+  leaderboard(timeframe: WEEK, filter: $filter, orderBy: $order, first: 7, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    nodes { rank stats { sharpe maxDrawdownPct riskLevel riskScore avgLeverage } }
+  }
+}
+"""
+
+
+async def test_order_by_a_nullable_statistic_and_filter_ranges(
+    seeded_pool: AsyncConnectionPool, seeded_url: str
+) -> None:
+    # given a range on one statistic, a level on another, ordered by a third that can be null
+    variables = {
+        "filter": {"maxDrawdownPct": {"min": 0, "max": 0.5}, "riskLevels": ["CONSERVATIVE"]},
+        "order": {"field": "SHARPE", "direction": "DESC"},
+    }
+    seen: list[dict[str, object]] = []
+    while True:
+        board = (await data_of(seeded_pool, FILTERED, variables))["leaderboard"]
+        seen.extend(board["nodes"])
+        if not board["pageInfo"]["hasNextPage"]:
+            break
+        variables["after"] = board["pageInfo"]["endCursor"]
+    with psycopg.connect(seeded_url) as connection:
+        expected = connection.execute(
+            "SELECT rank FROM trader_stats WHERE timeframe = 'WEEK' AND max_drawdown_pct "
+            "BETWEEN 0 AND 0.5 AND risk_level = 'CONSERVATIVE' "
+            "ORDER BY coalesce(sharpe, -1e300) DESC, rank"
+        ).fetchall()
+    # then keyset pages walk exactly the filtered board, nulls last
+    assert [n["rank"] for n in seen] == [r[0] for r in expected]
+    assert len(seen) == board["totalCount"] > 7
