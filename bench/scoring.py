@@ -19,11 +19,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import secrets
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
-from leaderboard_page import _url, bench_database
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
+from db.embedded import EmbeddedPostgres
 from db.migrate import upgrade
 from db.pool import connect
 from ingest.scoring import recompute_leaderboards
@@ -102,10 +111,41 @@ _LOAD = [
 ]
 
 
+@contextmanager
+def bench_database() -> Iterator[str]:
+    """A fresh database URL: on PERPGRAPH_DATABASE_URL's server (dropped after), else embedded."""
+    server = os.environ.get("PERPGRAPH_DATABASE_URL")
+    if not server:
+        with tempfile.TemporaryDirectory() as directory, EmbeddedPostgres(Path(directory)) as pg:
+            yield pg.url
+        return
+    name = f"perpgraph_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        parts = make_conninfo(server, dbname=name)
+        params = dict(part.split("=", 1) for part in parts.split())
+        yield (
+            f"postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:"
+            f"{params.get('port', '5432')}/{name}"
+        )
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+#: Indexes of the bulk-loaded tables that back no constraint: (name, CREATE INDEX statement).
+_SECONDARY_INDEXES = """
+SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+FROM pg_index AS i
+WHERE i.indrelid IN ('trade'::regclass, 'position'::regclass)
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = i.indexrelid)
+"""
+
+
 async def run(traders: int, trades: int, repeat: int) -> dict[str, float]:
     positions = trades // 2
-    with bench_database() as conninfo:
-        url = _url(conninfo)
+    with bench_database() as url:
         upgrade(url)
         connection = await connect(url)
         try:
@@ -117,9 +157,16 @@ async def run(traders: int, trades: int, repeat: int) -> dict[str, float]:
                 "positions": positions,
                 "per_trader": max(1, positions // traders),
             }
+            # Indexes are built once after the load rather than row by row during it.
+            cursor = await connection.execute(_SECONDARY_INDEXES)
+            indexes = await cursor.fetchall()
             async with connection.transaction():
+                for name, _ in indexes:
+                    await connection.execute(f'DROP INDEX "{name}"')
                 for statement in _LOAD[:-1]:
                     await connection.execute(statement, params)
+                for _, definition in indexes:
+                    await connection.execute(definition)
             await connection.execute(_LOAD[-1])
             load_s = time.perf_counter() - started
             cursor = await connection.execute("SELECT count(*) FROM trade")

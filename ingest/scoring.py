@@ -83,7 +83,7 @@ base AS (
                  coalesce(realized_pnl, 0) AS realized, coalesce(fee, 0) AS fee,
                  CASE WHEN action = 'FLIP' THEN CASE side WHEN 'LONG' THEN 'SHORT' ELSE 'LONG' END
                       ELSE side END AS pnl_side,
-                 floor(extract(epoch FROM %(as_of)s - timestamp) / 86400)::int AS day
+                 floor(date_part('epoch', %(as_of)s - timestamp) / 86400)::int AS day
           FROM trade
           WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS f
     GROUP BY trader_id, day, coin
@@ -189,11 +189,11 @@ position_bands AS (
            max(leverage) AS max_leverage, max(margin) AS capital
     FROM (SELECT trader_id, funding, leverage,
                  realized_pnl - fees + funding AS net,
-                 extract(epoch FROM closed_at - opened_at)::float8 AS hold_seconds,
+                 date_part('epoch', closed_at - opened_at) AS hold_seconds,
                  round(max_size * entry_price
                        / CASE WHEN leverage > 0 THEN leverage::numeric ELSE 1 END, 8) AS margin,
                  CASE WHEN closed_at IS NULL OR closed_at > %(as_of)s THEN -1
-                      ELSE width_bucket(floor(extract(epoch FROM %(as_of)s - closed_at)
+                      ELSE width_bucket(floor(date_part('epoch', %(as_of)s - closed_at)
                                               / 86400)::int, %(lengths)s::int[]) END AS band
           FROM position
           WHERE opened_at <= %(as_of)s AND (closed_at IS NULL OR closed_at > %(since)s)) AS p
@@ -388,7 +388,7 @@ async def compute_boards(
     """Replace boards ``{key: length in days}``, all ending at ``as_of``, with the figures of
     their fills, in one statement; each board's trader count. Call inside a transaction."""
     await connection.execute("SET LOCAL jit = off")
-    await connection.execute("SET LOCAL work_mem = '256MB'")
+    await connection.execute("SET LOCAL work_mem = '512MB'")
     await connection.execute("DELETE FROM trader_stats WHERE timeframe = ANY(%s)", (list(boards),))
     await connection.execute("DELETE FROM market_stats WHERE board = ANY(%s)", (list(boards),))
     cursor = await connection.execute(_RECOMPUTE_BOARDS, board_parameters(boards, as_of))
