@@ -1,9 +1,10 @@
 """Statistics, scores, tiers and leaderboards, recomputed set-wise in SQL.
 
-One statement per board computes every trader's figures from the trade and position tables
-(``_RECOMPUTE_BOARD``); ``ingest/metrics.py`` holds the same formulas as pure functions, and
-docs/methodology.md defines them. Boards are the rolling windows (DAY ... ALL_TIME) and the
-fixed periods (``db/periods.py``); they share the statement and differ only in their bounds.
+One statement computes every trader's figures, and every coin's, for all the boards ending at
+the same moment (``_RECOMPUTE_BOARDS``), reading the trade and position tables once;
+``ingest/metrics.py`` holds the same formulas as pure functions, and docs/methodology.md defines
+them. Boards are the rolling windows (DAY ... ALL_TIME) and the fixed periods
+(``db/periods.py``); they share the statement and differ only in their bounds.
 
 Ranks order by score, then net PnL, then the trader perpgraph saw first (lower id), so they run
 1..n without gaps and are stable between recomputations.
