@@ -1,7 +1,7 @@
 """Statistics, scores, tiers and leaderboards, recomputed set-wise in SQL.
 
 One statement computes every trader's figures, and every coin's, for all the boards ending at
-the same moment (``_RECOMPUTE_BOARDS``), reading the trade and position tables once;
+the same moment (``_RECOMPUTE_BOARDS``), whatever the number of boards;
 ``ingest/metrics.py`` holds the same formulas as pure functions, and docs/methodology.md defines
 them. Boards are the rolling windows (DAY ... ALL_TIME) and the fixed periods
 (``db/periods.py``); they share the statement and differ only in their bounds.
@@ -61,16 +61,17 @@ class BoardSize:
 #: lengths are whole days, strictly ascending (ALL_TIME is a very long one). ``day`` numbers
 #: 24-hour buckets backwards from the end (0 = the last 24 hours): the daily PnL series of
 #: Sharpe, Sortino and drawdown. ``band`` says which boards a day belongs to: band b (the number
-#: of lengths <= day) is in board w (1-based) when b < w, so the trades are read once and every
-#: board is a sum of bands. Drawdown is decomposed per band: with C the cumulative daily PnL,
-#: R its running peak inside the band, and P the peak before the band, the band's worst fall is
-#: max(P - min C, max(R - C)).
+#: of lengths <= day) is in board w (1-based) when b < w, so every board is a sum of bands and
+#: the trades are read twice whatever the number of boards: per trader and day for the PnL
+#: series (one sum), per trader, band and coin for everything else. Drawdown is decomposed per
+#: band: with C the cumulative daily PnL, R its running peak inside the band, and P the peak
+#: before the band, the band's worst fall is max(P - min C, max(R - C)).
 _RECOMPUTE_BOARDS = """
 WITH windows AS (
     SELECT w::int AS w, key FROM unnest(%(keys)s::text[]) WITH ORDINALITY AS u(key, w)
 ),
-base AS (
-    SELECT trader_id, day, coin,
+coin_bands AS (
+    SELECT trader_id, width_bucket(day, %(lengths)s::int[]) AS band, coin,
            sum(realized) AS realized_pnl, sum(fee) AS fees, sum(notional) AS volume,
            count(*) AS trade_count,
            count(*) FILTER (WHERE is_liquidation) AS liquidation_count,
@@ -78,7 +79,6 @@ base AS (
            coalesce(sum(realized - fee) FILTER (WHERE pnl_side = 'LONG'), 0) AS long_pnl,
            coalesce(sum(realized - fee) FILTER (WHERE pnl_side = 'SHORT'), 0) AS short_pnl,
            coalesce(sum(notional) FILTER (WHERE side = 'LONG'), 0) AS long_volume,
-           coalesce(sum(notional) FILTER (WHERE side = 'SHORT'), 0) AS short_volume,
            coalesce(sum(notional) FILTER (WHERE direction = 'BUY'), 0) AS buy_volume
     FROM (SELECT trader_id, coin, timestamp, notional, is_liquidation, side, direction,
                  coalesce(realized_pnl, 0) AS realized, coalesce(fee, 0) AS fee,
@@ -87,16 +87,15 @@ base AS (
                  floor(date_part('epoch', %(as_of)s - timestamp) / 86400)::int AS day
           FROM trade
           WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS f
-    GROUP BY trader_id, day, coin
+    GROUP BY 1, 2, 3
 ),
 daily AS (
-    SELECT trader_id, day, width_bucket(day, %(lengths)s::int[]) AS band,
-           sum(realized_pnl) AS realized_pnl, sum(fees) AS fees, sum(volume) AS volume,
-           sum(trade_count) AS trade_count, sum(liquidation_count) AS liquidation_count,
-           max(last_trade_at) AS last_trade_at, sum(long_pnl) AS long_pnl,
-           sum(short_pnl) AS short_pnl, sum(long_volume) AS long_volume,
-           sum(short_volume) AS short_volume, sum(realized_pnl - fees) AS pnl
-    FROM base GROUP BY trader_id, day
+    SELECT trader_id, day, width_bucket(day, %(lengths)s::int[]) AS band, sum(pnl) AS pnl
+    FROM (SELECT trader_id, coalesce(realized_pnl, 0) - coalesce(fee, 0) AS pnl,
+                 floor(date_part('epoch', %(as_of)s - timestamp) / 86400)::int AS day
+          FROM trade
+          WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS f
+    GROUP BY trader_id, day
 ),
 curve AS (
     SELECT *, max(cumulative) OVER (PARTITION BY trader_id, band ORDER BY day DESC
@@ -107,11 +106,6 @@ curve AS (
 ),
 bands AS (
     SELECT trader_id, band,
-           sum(realized_pnl) AS realized_pnl, sum(fees) AS fees, sum(volume) AS volume,
-           sum(trade_count) AS trade_count, sum(liquidation_count) AS liquidation_count,
-           max(last_trade_at) AS last_trade_at, sum(long_pnl) AS long_pnl,
-           sum(short_pnl) AS short_pnl, sum(long_volume) AS long_volume,
-           sum(short_volume) AS short_volume,
            sum(pnl) AS total, sum(pnl::float8 * pnl::float8) AS squares,
            sum(least(pnl, 0)::float8 * least(pnl, 0)::float8) AS downside,
            min(cumulative) AS low, max(cumulative) AS high,
@@ -130,34 +124,35 @@ expanded AS (
                      AS before_window
           FROM bands AS b JOIN windows AS w ON b.band < w.w) AS e
 ),
-trade_windows AS (
+series_windows AS (
     SELECT trader_id, w,
-           sum(realized_pnl) AS realized_pnl, sum(fees) AS fees, sum(volume) AS volume,
-           sum(trade_count)::int AS trade_count,
-           sum(liquidation_count)::int AS liquidation_count, max(last_trade_at) AS last_trade_at,
-           sum(long_pnl) AS long_pnl, sum(short_pnl) AS short_pnl,
-           sum(long_volume) AS long_volume, sum(short_volume) AS short_volume,
            max(oldest_day) + 1 AS n, sum(total)::float8 AS total, sum(squares) AS squares,
            sum(downside) AS downside,
            max(greatest(peak_before - low, inner_drawdown)) AS max_drawdown,
            greatest(max(before_window), max(high)) - max(before_window) AS highest_peak
     FROM expanded GROUP BY trader_id, w
 ),
-coin_bands AS (
-    SELECT trader_id, width_bucket(day, %(lengths)s::int[]) AS band, coin,
-           sum(volume) AS volume, sum(buy_volume) AS buy_volume,
-           sum(long_volume) AS long_volume, sum(trade_count) AS trade_count,
-           sum(realized_pnl) AS realized_pnl, sum(fees) AS fees,
-           sum(liquidation_count) AS liquidation_count
-    FROM base GROUP BY 1, 2, 3
-),
 coin_windows AS (
     SELECT c.trader_id, w.w, c.coin, sum(c.volume) AS volume,
            sum(c.buy_volume) AS buy_volume, sum(c.long_volume) AS long_volume,
            sum(c.trade_count) AS trade_count, sum(c.realized_pnl) AS realized_pnl,
-           sum(c.fees) AS fees, sum(c.liquidation_count) AS liquidation_count
+           sum(c.fees) AS fees, sum(c.liquidation_count) AS liquidation_count,
+           max(c.last_trade_at) AS last_trade_at, sum(c.long_pnl) AS long_pnl,
+           sum(c.short_pnl) AS short_pnl
     FROM coin_bands AS c JOIN windows AS w ON c.band < w.w
     GROUP BY 1, 2, 3
+),
+trade_windows AS (
+    SELECT a.*, s.n, s.total, s.squares, s.downside, s.max_drawdown, s.highest_peak
+    FROM (SELECT trader_id, w,
+                 sum(realized_pnl) AS realized_pnl, sum(fees) AS fees, sum(volume) AS volume,
+                 sum(trade_count)::int AS trade_count,
+                 sum(liquidation_count)::int AS liquidation_count,
+                 max(last_trade_at) AS last_trade_at,
+                 sum(long_pnl) AS long_pnl, sum(short_pnl) AS short_pnl,
+                 sum(long_volume) AS long_volume, sum(volume) - sum(long_volume) AS short_volume
+          FROM coin_windows GROUP BY trader_id, w) AS a
+    JOIN series_windows AS s USING (trader_id, w)
 ),
 coins AS (
     SELECT trader_id, w, array_agg(coin ORDER BY volume DESC, coin) AS coins
