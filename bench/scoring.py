@@ -7,6 +7,10 @@ in one transaction, as the worker runs it). Prints the load time, each window's 
 the recompute time, and ends with one JSON line.
 
     .venv/bin/python bench/scoring.py [--traders 100000] [--trades 5000000] [--repeat 1]
+                                      [--keep] [--reuse URL]
+
+``--keep`` leaves the loaded database in place (its name is printed); ``--reuse URL`` times a
+kept one again without loading.
 
 Each position gets two fills (open, then close; the newest position of each trader stays open
 with an add instead of a close), spread over the year before the benchmark's clock. Uses
@@ -29,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
+from psycopg import AsyncConnection, sql
 from psycopg.conninfo import make_conninfo
 
 from db.embedded import EmbeddedPostgres
@@ -112,8 +116,12 @@ _LOAD = [
 
 
 @contextmanager
-def bench_database() -> Iterator[str]:
-    """A fresh database URL: on PERPGRAPH_DATABASE_URL's server (dropped after), else embedded."""
+def bench_database(reuse: str | None) -> Iterator[str]:
+    """A fresh database URL: on PERPGRAPH_DATABASE_URL's server (dropped after), else embedded;
+    or ``reuse``, a database an earlier run loaded (kept as it is)."""
+    if reuse is not None:
+        yield reuse
+        return
     server = os.environ.get("PERPGRAPH_DATABASE_URL")
     if not server:
         with tempfile.TemporaryDirectory() as directory, EmbeddedPostgres(Path(directory)) as pg:
@@ -130,8 +138,12 @@ def bench_database() -> Iterator[str]:
             f"{params.get('port', '5432')}/{name}"
         )
     finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+        if os.environ.get("PERPGRAPH_BENCH_KEEP"):
+            print(f"kept {name}", flush=True)
+        else:
+            with psycopg.connect(server, autocommit=True) as admin:
+                drop = sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))
+                admin.execute(drop)
 
 
 #: Indexes of the bulk-loaded tables that back no constraint: (name, CREATE INDEX statement).
@@ -143,40 +155,47 @@ WHERE i.indrelid IN ('trade'::regclass, 'position'::regclass)
 """
 
 
-async def run(traders: int, trades: int, repeat: int) -> dict[str, float]:
+async def load(connection: AsyncConnection, traders: int, trades: int) -> None:
+    """Bulk-load ``traders`` traders and ``trades`` trades (two per position)."""
     positions = trades // 2
-    with bench_database() as url:
+    started = time.perf_counter()
+    params = {
+        "as_of": AS_OF,
+        "coins": COINS,
+        "traders": traders,
+        "positions": positions,
+        "per_trader": max(1, positions // traders),
+    }
+    # Indexes are built once after the load rather than row by row during it.
+    cursor = await connection.execute(_SECONDARY_INDEXES)
+    indexes = await cursor.fetchall()
+    async with connection.transaction():
+        for name, _ in indexes:
+            await connection.execute(f'DROP INDEX "{name}"')
+        for statement in _LOAD[:-1]:
+            await connection.execute(statement, params)
+        for _, definition in indexes:
+            await connection.execute(definition)
+    await connection.execute(_LOAD[-1])
+    load_s = time.perf_counter() - started
+    print(
+        f"loaded {traders:,} traders, {positions:,} positions, {trades:,} trades in {load_s:.1f} s",
+        flush=True,
+    )
+
+
+async def run(traders: int, trades: int, repeat: int, reuse: str | None) -> dict[str, float]:
+    with bench_database(reuse) as url:
         upgrade(url)
         connection = await connect(url)
         try:
-            started = time.perf_counter()
-            params = {
-                "as_of": AS_OF,
-                "coins": COINS,
-                "traders": traders,
-                "positions": positions,
-                "per_trader": max(1, positions // traders),
-            }
-            # Indexes are built once after the load rather than row by row during it.
-            cursor = await connection.execute(_SECONDARY_INDEXES)
-            indexes = await cursor.fetchall()
-            async with connection.transaction():
-                for name, _ in indexes:
-                    await connection.execute(f'DROP INDEX "{name}"')
-                for statement in _LOAD[:-1]:
-                    await connection.execute(statement, params)
-                for _, definition in indexes:
-                    await connection.execute(definition)
-            await connection.execute(_LOAD[-1])
-            load_s = time.perf_counter() - started
-            cursor = await connection.execute("SELECT count(*) FROM trade")
-            row = await cursor.fetchone()
-            stored = int(row[0]) if row else 0
-            print(
-                f"loaded {traders:,} traders, {positions:,} positions, {stored:,} trades "
-                f"in {load_s:.1f} s",
-                flush=True,
+            if reuse is None:
+                await load(connection, traders, trades)
+            cursor = await connection.execute(
+                "SELECT count(*), count(DISTINCT trader_id) FROM trade"
             )
+            row = await cursor.fetchone()
+            stored, traders = (int(row[0]), int(row[1])) if row else (0, 0)
             timings: list[float] = []
             for attempt in range(repeat):
                 started = time.perf_counter()
@@ -195,8 +214,15 @@ def main() -> None:
     parser.add_argument("--traders", type=int, default=100_000)
     parser.add_argument("--trades", type=int, default=5_000_000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--reuse", metavar="URL", help="time a database an earlier run loaded (no load, no drop)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the loaded database")
     arguments = parser.parse_args()
-    print(json.dumps(asyncio.run(run(arguments.traders, arguments.trades, arguments.repeat))))
+    if arguments.keep:
+        os.environ["PERPGRAPH_BENCH_KEEP"] = "1"
+    figures = run(arguments.traders, arguments.trades, arguments.repeat, arguments.reuse)
+    print(json.dumps(asyncio.run(figures)))
 
 
 if __name__ == "__main__":

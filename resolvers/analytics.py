@@ -571,3 +571,25 @@ def window_start(board: str, as_of: datetime | None) -> datetime | None:
     if as_of is None or board not in lengths:
         return None
     return as_of - timedelta(days=lengths[board])
+
+
+async def recent_positions(
+    context: Context, first: int
+) -> tuple[list[PositionRow], list[PositionRow]]:
+    """The most recently opened positions still open, and the most recently closed ones."""
+    if not 1 <= first <= 50:
+        raise BadUserInputError("`first` must be between 1 and 50", argument="first")
+    columns = select_list(PositionRow, "p").as_string()
+    opened = await fetch_rows(
+        context.pool,
+        f"SELECT {columns} FROM position AS p WHERE p.closed_at IS NULL "
+        "ORDER BY p.opened_at DESC, p.id DESC LIMIT %s",
+        (first,),
+    )
+    closed = await fetch_rows(
+        context.pool,
+        f"SELECT {columns} FROM position AS p WHERE p.closed_at IS NOT NULL "
+        "ORDER BY p.closed_at DESC, p.id DESC LIMIT %s",
+        (first,),
+    )
+    return [PositionRow.from_row(r) for r in opened], [PositionRow.from_row(r) for r in closed]

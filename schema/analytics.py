@@ -36,6 +36,7 @@ from resolvers.analytics import (
     period_boards,
     period_key,
     positions_summary,
+    recent_positions,
     snapshot_frequency,
     window_start,
 )
@@ -373,6 +374,16 @@ class ClosedPositionSummary:
             net_pnl=summary.net_pnl,
             volume=summary.volume,
         )
+
+
+@strawberry.type(description="Recently opened and closed positions across all traders.")
+class RecentActivity:
+    recently_opened: list[Position] = strawberry.field(
+        description="Open positions, most recently opened first."
+    )
+    recently_closed: list[Position] = strawberry.field(
+        description="Closed positions, most recently closed first."
+    )
 
 
 def _coin(value: str) -> str:
@@ -874,3 +885,17 @@ class AnalyticsQuery:
             return None
         summary = await closed_position_summary(info.context, row.id, since)
         return ClosedPositionSummary.from_summary(summary)
+
+    @strawberry.field(
+        description="Recently opened and closed positions (PerpsTracker's recent activity)."
+    )
+    async def recent_activity(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="Positions per list, 1-50.")] = 20,
+    ) -> RecentActivity:
+        opened, closed = await recent_positions(info.context, first)
+        return RecentActivity(
+            recently_opened=[Position.from_row(row) for row in opened],
+            recently_closed=[Position.from_row(row) for row in closed],
+        )

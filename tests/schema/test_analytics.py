@@ -358,6 +358,7 @@ async def test_closed_position_summary(seeded_pool: AsyncConnectionPool, seeded_
         ('{ chartPositions(coin: "BTC", maxRank: 0) { rank } }', "between 1 and 500"),
         ("{ consistentTraders(top: 0) { averageRank } }", "between 1 and 1000"),
         ("{ marketOverview(topCoins: 0) { volume } }", "between 1 and 100"),
+        ("{ recentActivity(first: 51) { recentlyOpened { id } } }", "between 1 and 50"),
         ("{ leaderboard(filter: {sharpe: {min: 2, max: 1}}) { totalCount } }", "greater than"),
         ("{ leaderboard(filter: {maxDrawdown: {min: 5, max: 1}}) { totalCount } }", "greater"),
         ("{ leaderboard(filter: {nope: {min: 1}}) { totalCount } }", "nope"),
@@ -440,3 +441,18 @@ async def test_order_by_a_nullable_statistic_and_filter_ranges(
     # then keyset pages walk exactly the filtered board, nulls last
     assert [n["rank"] for n in seen] == [r[0] for r in expected]
     assert len(seen) == board["totalCount"] > 7
+
+
+RECENT = """
+{ recentActivity(first: 5) { recentlyOpened { openedAt closedAt } recentlyClosed { closedAt } } }
+"""
+
+
+async def test_recent_activity(seeded_pool: AsyncConnectionPool) -> None:
+    recent = (await data_of(seeded_pool, RECENT))["recentActivity"]
+    opened = [p["openedAt"] for p in recent["recentlyOpened"]]
+    closed = [p["closedAt"] for p in recent["recentlyClosed"]]
+    assert len(opened) == len(closed) == 5
+    assert opened == sorted(opened, reverse=True)
+    assert closed == sorted(closed, reverse=True)
+    assert all(p["closedAt"] is None for p in recent["recentlyOpened"])
