@@ -17,6 +17,7 @@ import strawberry
 
 from db.periods import PeriodType as PeriodKind
 from db.periods import parse_period
+from loaders.rows import TraderRow
 from loaders.trade_filter import TradeFilterSpec
 from resolvers.analytics import (
     BULLISH_LONG_SHARE,
@@ -386,6 +387,15 @@ class RecentActivity:
     )
 
 
+@strawberry.type(description="One trader of a comparison.")
+class ComparedTrader:
+    asked: str = strawberry.field(description="The address or public id as asked.")
+    trader: Trader | None = strawberry.field(description="The trader; null when unknown.")
+    stats: TraderStats | None = strawberry.field(
+        description="The trader's figures in the window; null when not on its board."
+    )
+
+
 def _coin(value: str) -> str:
     return value.strip().upper()[:40]
 
@@ -712,21 +722,53 @@ class AnalyticsQuery:
         timeframe: Annotated[Timeframe, strawberry.argument(description="The window.")] = (
             Timeframe.MONTH
         ),
-    ) -> list[TraderStats | None]:
+    ) -> list[ComparedTrader]:
         if not 1 <= len(traders) <= MAX_COMPARED:
             raise BadUserInputError(
                 f"`traders` takes 1 to {MAX_COMPARED} traders", argument="traders"
             )
         context = info.context
-        ids: list[int | None] = []
+        rows: list[TraderRow | None] = []
         for identifier in traders:
             found = await find_trader_ids(context, [identifier])
-            ids.append(found[0] if found else None)
-        known = [i for i in ids if i is not None]
+            rows.append(await context.loaders.trader_by_id.load(found[0]) if found else None)
+        known = [row.id for row in rows if row is not None]
         stats = dict(zip(known, await board_stats(context, known, timeframe.name), strict=True))
-        return [
-            TraderStats.from_row(stats[i]) if i is not None and stats.get(i) else None for i in ids
-        ]
+        compared: list[ComparedTrader] = []
+        for asked, row in zip(traders, rows, strict=True):
+            board = stats.get(row.id) if row is not None else None
+            compared.append(
+                ComparedTrader(
+                    asked=asked,
+                    trader=Trader.from_row(row) if row is not None else None,
+                    stats=TraderStats.from_row(board) if board is not None else None,
+                )
+            )
+        return compared
+
+    @strawberry.field(
+        description="When a board was last recomputed (UTC): a rolling window's, or a fixed "
+        "period's when `period` is given; null before the first time."
+    )
+    async def leaderboard_updated_at(
+        self,
+        info: Info,
+        timeframe: Annotated[Timeframe, strawberry.argument(description="The window.")] = (
+            Timeframe.MONTH
+        ),
+        period_type: Annotated[
+            PeriodType | None, strawberry.argument(description="With `period`: its type.")
+        ] = None,
+        period: Annotated[
+            str | None, strawberry.argument(description="A fixed period, e.g. 2026-W44.")
+        ] = None,
+    ) -> datetime | None:
+        if (period_type is None) != (period is None):
+            raise BadUserInputError("give both `periodType` and `period`, or neither")
+        board = timeframe.name
+        if period_type is not None and period is not None:
+            board = period_key(period_type.name, period)
+        return await leaderboard_updated_at(info.context, board)
 
     @strawberry.field(
         description="Traders ranked within `top` on every rolling window DAY, WEEK, MONTH and "

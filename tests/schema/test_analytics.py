@@ -213,7 +213,9 @@ async def test_whale_trades_and_liquidations(
 
 COMPARE = """
 query Compare($traders: [String!]!) {
-  compareTraders(traders: $traders, timeframe: WEEK) { rank netPnl score }
+  compareTraders(traders: $traders, timeframe: WEEK) {
+    asked trader { publicId } stats { rank netPnl score } }
+  leaderboardUpdatedAt(timeframe: WEEK)
 }
 """
 
@@ -227,8 +229,17 @@ async def test_compare_keeps_the_order_asked(
             "WHERE s.timeframe = 'WEEK' ORDER BY s.rank DESC LIMIT 3"
         ).fetchall()
     asked = [r[0] for r in rows] + ["#99999999"]
-    compared = (await data_of(seeded_pool, COMPARE, {"traders": asked}))["compareTraders"]
-    assert [c["rank"] if c else None for c in compared] == [r[1] for r in rows] + [None]
+    data = await data_of(seeded_pool, COMPARE, {"traders": asked})
+    compared = data["compareTraders"]
+    assert [c["asked"] for c in compared] == asked
+    assert [c["stats"]["rank"] if c["stats"] else None for c in compared] == [
+        r[1] for r in rows
+    ] + [None]
+    assert [c["trader"]["publicId"] if c["trader"] else None for c in compared] == [
+        *asked[:3],
+        None,
+    ]
+    assert data["leaderboardUpdatedAt"] == "2026-11-01T00:00:00+00:00"
 
 
 CONSISTENT = """
@@ -345,9 +356,9 @@ async def test_closed_position_summary(seeded_pool: AsyncConnectionPool, seeded_
 @pytest.mark.parametrize(
     ("query", "message_part"),
     [
-        ("{ compareTraders(traders: []) { rank } }", "1 to 5"),
+        ("{ compareTraders(traders: []) { asked } }", "1 to 5"),
         (
-            '{ compareTraders(traders: ["#1", "#2", "#3", "#4", "#5", "#6"]) { rank } }',
+            '{ compareTraders(traders: ["#1", "#2", "#3", "#4", "#5", "#6"]) { asked } }',
             "1 to 5",
         ),
         ("{ whaleTrades(minNotional: 5) { totalCount } }", "at least 10000"),
@@ -359,6 +370,7 @@ async def test_closed_position_summary(seeded_pool: AsyncConnectionPool, seeded_
         ("{ consistentTraders(top: 0) { averageRank } }", "between 1 and 1000"),
         ("{ marketOverview(topCoins: 0) { volume } }", "between 1 and 100"),
         ("{ recentActivity(first: 51) { recentlyOpened { id } } }", "between 1 and 50"),
+        ('{ leaderboardUpdatedAt(period: "2026-10") }', "give both"),
         ("{ leaderboard(filter: {sharpe: {min: 2, max: 1}}) { totalCount } }", "greater than"),
         ("{ leaderboard(filter: {maxDrawdown: {min: 5, max: 1}}) { totalCount } }", "greater"),
         ("{ leaderboard(filter: {nope: {min: 1}}) { totalCount } }", "nope"),
