@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from psycopg import AsyncClientCursor, AsyncConnection
+from psycopg import AsyncConnection
 
 from db.periods import BACKFILL_LIMIT, PeriodType, ended_periods
 from db.timeframes import Timeframe
@@ -57,40 +57,6 @@ class BoardSize:
     traders: int
 
 
-#: The fills of the boards per trader, band and coin: every activity sum. Written to a
-#: temporary table first, with ``CREATE TABLE AS``, which (unlike the INSERT that follows) may use
-#: parallel workers.
-_COIN_BANDS = """
-SELECT trader_id, width_bucket(day, %(lengths)s::int[]) AS band, coin,
-       sum(realized) AS realized_pnl, sum(fee) AS fees, sum(notional) AS volume,
-       count(*) AS trade_count,
-       count(*) FILTER (WHERE is_liquidation) AS liquidation_count,
-       max(timestamp) AS last_trade_at,
-       coalesce(sum(realized - fee) FILTER (WHERE pnl_side = 'LONG'), 0) AS long_pnl,
-       coalesce(sum(realized - fee) FILTER (WHERE pnl_side = 'SHORT'), 0) AS short_pnl,
-       coalesce(sum(notional) FILTER (WHERE side = 'LONG'), 0) AS long_volume,
-       coalesce(sum(notional) FILTER (WHERE direction = 'BUY'), 0) AS buy_volume
-FROM (SELECT trader_id, coin, timestamp, notional, is_liquidation, side, direction,
-             coalesce(realized_pnl, 0) AS realized, coalesce(fee, 0) AS fee,
-             CASE WHEN action = 'FLIP' THEN CASE side WHEN 'LONG' THEN 'SHORT' ELSE 'LONG' END
-                  ELSE side END AS pnl_side,
-             floor(date_part('epoch', %(as_of)s - timestamp) / 86400)::int AS day
-      FROM trade
-      WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS f
-GROUP BY 1, 2, 3
-"""
-
-#: The fills' net PnL per trader and day: the daily series.
-_DAILY = """
-SELECT trader_id, day, width_bucket(day, %(lengths)s::int[]) AS band, sum(pnl) AS pnl
-FROM (SELECT trader_id, coalesce(realized_pnl, 0) - coalesce(fee, 0) AS pnl,
-             floor(date_part('epoch', %(as_of)s - timestamp) / 86400)::int AS day
-      FROM trade
-      WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS f
-GROUP BY trader_id, day
-"""
-
-
 #: Every statistic of several boards ending at the same moment, in one statement. The boards'
 #: lengths are whole days, strictly ascending (ALL_TIME is a very long one). ``day`` numbers
 #: 24-hour buckets backwards from the end (0 = the last 24 hours): the daily PnL series of
@@ -104,8 +70,33 @@ _RECOMPUTE_BOARDS = """
 WITH windows AS (
     SELECT w::int AS w, key FROM unnest(%(keys)s::text[]) WITH ORDINALITY AS u(key, w)
 ),
-coin_bands AS (SELECT * FROM scoring_coin_bands),
-daily AS (SELECT * FROM scoring_daily),
+coin_bands AS (
+    SELECT trader_id, width_bucket(day, %(lengths)s::int[]) AS band, coin,
+           sum(realized) AS realized_pnl, sum(fee) AS fees, sum(notional) AS volume,
+           count(*) AS trade_count,
+           count(*) FILTER (WHERE is_liquidation) AS liquidation_count,
+           max(timestamp) AS last_trade_at,
+           coalesce(sum(realized - fee) FILTER (WHERE pnl_side = 'LONG'), 0) AS long_pnl,
+           coalesce(sum(realized - fee) FILTER (WHERE pnl_side = 'SHORT'), 0) AS short_pnl,
+           coalesce(sum(notional) FILTER (WHERE side = 'LONG'), 0) AS long_volume,
+           coalesce(sum(notional) FILTER (WHERE direction = 'BUY'), 0) AS buy_volume
+    FROM (SELECT trader_id, coin, timestamp, notional, is_liquidation, side, direction,
+                 coalesce(realized_pnl, 0) AS realized, coalesce(fee, 0) AS fee,
+                 CASE WHEN action = 'FLIP' THEN CASE side WHEN 'LONG' THEN 'SHORT' ELSE 'LONG' END
+                      ELSE side END AS pnl_side,
+                 floor(date_part('epoch', %(as_of)s - timestamp) / 86400)::int AS day
+          FROM trade
+          WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS f
+    GROUP BY 1, 2, 3
+),
+daily AS (
+    SELECT trader_id, day, width_bucket(day, %(lengths)s::int[]) AS band, sum(pnl) AS pnl
+    FROM (SELECT trader_id, coalesce(realized_pnl, 0) - coalesce(fee, 0) AS pnl,
+                 floor(date_part('epoch', %(as_of)s - timestamp) / 86400)::int AS day
+          FROM trade
+          WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS f
+    GROUP BY trader_id, day
+),
 curve AS (
     SELECT *, max(cumulative) OVER (PARTITION BY trader_id, band ORDER BY day DESC
                                     ROWS UNBOUNDED PRECEDING) AS band_peak
@@ -396,15 +387,7 @@ async def compute_boards(
     await connection.execute("SET LOCAL work_mem = '512MB'")
     await connection.execute("DELETE FROM trader_stats WHERE timeframe = ANY(%s)", (list(boards),))
     await connection.execute("DELETE FROM market_stats WHERE board = ANY(%s)", (list(boards),))
-    parameters = board_parameters(boards, as_of)
-    await connection.execute("DROP TABLE IF EXISTS scoring_coin_bands, scoring_daily")
-    # CREATE TABLE AS takes no server-side parameters: these two bind on the client.
-    async with AsyncClientCursor(connection) as client:
-        for table, select in (("scoring_coin_bands", _COIN_BANDS), ("scoring_daily", _DAILY)):
-            create = f"CREATE TEMP TABLE {table} ON COMMIT DROP AS {select}"
-            await client.execute(create, parameters)
-    await connection.execute("ANALYZE scoring_coin_bands, scoring_daily")
-    cursor = await connection.execute(_RECOMPUTE_BOARDS, parameters)
+    cursor = await connection.execute(_RECOMPUTE_BOARDS, board_parameters(boards, as_of))
     counts = dict.fromkeys(boards, 0)
     for (key,) in await cursor.fetchall():
         counts[key] += 1
