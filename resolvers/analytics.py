@@ -421,16 +421,18 @@ async def consistent_traders(
         """,
         (list(boards), top, len(boards), first, list(boards), list(boards)),
     )
+    stats_rows = [TraderStatsRow.from_row(row[2:]) for row in rows]
+    trader_ids = list(dict.fromkeys(s.trader_id for s in stats_rows))
+    traders = await context.loaders.trader_by_id.load_many(trader_ids)
     grouped: dict[int, ConsistentRow] = {}
-    for row in rows:
-        stats_row = TraderStatsRow.from_row(row[2:])
-        entry = grouped.get(stats_row.trader_id)
-        if entry is None:
-            trader = await context.loaders.trader_by_id.load(stats_row.trader_id)
-            assert trader is not None
-            entry = ConsistentRow(trader, row[0], row[1], [])
-            grouped[stats_row.trader_id] = entry
-        entry.boards.append(stats_row)
+    for trader in traders:
+        assert trader is not None
+        grouped[trader.id] = ConsistentRow(trader, 0.0, 0.0, [])
+    for row, stats_row in zip(rows, stats_rows, strict=True):
+        entry = grouped[stats_row.trader_id]
+        grouped[stats_row.trader_id] = ConsistentRow(
+            entry.trader, row[0], row[1], [*entry.boards, stats_row]
+        )
     return list(grouped.values())
 
 

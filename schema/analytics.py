@@ -843,8 +843,8 @@ class AnalyticsQuery:
             raise BadUserInputError("`top` must be between 1 and 1000", argument="top")
         key, compared, rows = await new_entrants(info.context, type.name, top, first)
         entries: list[LeaderboardEntry] = []
-        for row in rows:
-            trader = await info.context.loaders.trader_by_id.load(row.trader_id)
+        traders = await info.context.loaders.trader_by_id.load_many([r.trader_id for r in rows])
+        for row, trader in zip(rows, traders, strict=True):
             assert trader is not None
             entries.append(
                 LeaderboardEntry(

@@ -249,8 +249,13 @@ CONSISTENT = """
 
 
 async def test_consistent_traders_rank_on_every_window(seeded_pool: AsyncConnectionPool) -> None:
-    traders = (await data_of(seeded_pool, CONSISTENT))["consistentTraders"]
-    assert traders
+    data, errors, statements = await execute(seeded_pool, CONSISTENT)
+    assert errors == []
+    assert data is not None
+    traders = data["consistentTraders"]
+    assert len(traders) > 3
+    # one statement for the boards, one batch for the traders, whatever the number of rows
+    assert len(statements) == 2
     for trader in traders:
         boards = trader["boards"]
         assert [b["timeframe"] for b in boards] == ["DAY", "WEEK", "MONTH", "YEAR"]
