@@ -595,3 +595,15 @@ async def recent_positions(
         (first,),
     )
     return [PositionRow.from_row(r) for r in opened], [PositionRow.from_row(r) for r in closed]
+
+
+async def top_trader_ids(context: Context, board: str, max_rank: int) -> tuple[int, ...]:
+    """The traders ranked within ``max_rank`` on ``board``."""
+    if not 1 <= max_rank <= 100:
+        raise BadUserInputError("`maxRank` must be between 1 and 100", argument="maxRank")
+    rows = await fetch_rows(
+        context.pool,
+        "SELECT trader_id FROM trader_stats WHERE timeframe = %s AND rank <= %s ORDER BY rank",
+        (board, max_rank),
+    )
+    return tuple(sorted(row[0] for row in rows))

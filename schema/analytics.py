@@ -39,6 +39,7 @@ from resolvers.analytics import (
     positions_summary,
     recent_positions,
     snapshot_frequency,
+    top_trader_ids,
     window_start,
 )
 from resolvers.context import Context
@@ -941,3 +942,24 @@ class AnalyticsQuery:
             recently_opened=[Position.from_row(row) for row in opened],
             recently_closed=[Position.from_row(row) for row in closed],
         )
+
+    @strawberry.field(
+        description="Fills of the traders ranked within `maxRank` on a window's board, newest "
+        "first (PerpsTracker's live trades filtered by leaderboard rank)."
+    )
+    async def top_trader_trades(
+        self,
+        info: Info,
+        timeframe: Annotated[Timeframe, strawberry.argument(description="The board.")] = (
+            Timeframe.DAY
+        ),
+        max_rank: Annotated[
+            int, strawberry.argument(description="Worst rank included, 1-100.")
+        ] = 10,
+        first: PageSize = 50,
+        after: After = None,
+    ) -> Connection[Trade]:
+        context = info.context
+        spec = TradeFilterSpec(trader_ids=await top_trader_ids(context, timeframe.name, max_rank))
+        page = await trades_page(context, spec, first, after)
+        return to_connection(page, Trade.from_row, lambda: trades_count(context, spec))

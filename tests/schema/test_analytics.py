@@ -376,6 +376,7 @@ async def test_closed_position_summary(seeded_pool: AsyncConnectionPool, seeded_
         ("{ marketOverview(topCoins: 0) { volume } }", "between 1 and 100"),
         ("{ recentActivity(first: 51) { recentlyOpened { id } } }", "between 1 and 50"),
         ('{ leaderboardUpdatedAt(period: "2026-10") }', "give both"),
+        ("{ topTraderTrades(maxRank: 101) { totalCount } }", "between 1 and 100"),
         ("{ leaderboard(filter: {sharpe: {min: 2, max: 1}}) { totalCount } }", "greater than"),
         ("{ leaderboard(filter: {maxDrawdown: {min: 5, max: 1}}) { totalCount } }", "greater"),
         ("{ leaderboard(filter: {nope: {min: 1}}) { totalCount } }", "nope"),
@@ -473,3 +474,24 @@ async def test_recent_activity(seeded_pool: AsyncConnectionPool) -> None:
     assert opened == sorted(opened, reverse=True)
     assert closed == sorted(closed, reverse=True)
     assert all(p["closedAt"] is None for p in recent["recentlyOpened"])
+
+
+TOP_TRADES = """
+{ topTraderTrades(timeframe: WEEK, maxRank: 3, first: 100) {
+    totalCount nodes { timestamp trader { stats(timeframe: WEEK) { rank } } } } }
+"""
+
+
+async def test_top_trader_trades(seeded_pool: AsyncConnectionPool, seeded_url: str) -> None:
+    trades = (await data_of(seeded_pool, TOP_TRADES))["topTraderTrades"]
+    assert trades["nodes"]
+    assert all(t["trader"]["stats"]["rank"] <= 3 for t in trades["nodes"])
+    times = [t["timestamp"] for t in trades["nodes"]]
+    assert times == sorted(times, reverse=True)
+    with psycopg.connect(seeded_url) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM trade WHERE trader_id IN (SELECT trader_id FROM trader_stats "
+            "WHERE timeframe = 'WEEK' AND rank <= 3)"
+        ).fetchone()
+    assert row is not None
+    assert trades["totalCount"] == row[0]
