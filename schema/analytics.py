@@ -45,9 +45,6 @@ from resolvers.analytics import (
 from resolvers.context import Context
 from resolvers.errors import BadUserInputError
 from resolvers.leaderboard import (
-    LeaderboardQuery,
-    leaderboard_count,
-    leaderboard_page,
     leaderboard_updated_at,
 )
 from resolvers.lookups import find_trader, find_trader_ids
@@ -62,7 +59,7 @@ from schema.enums import (
     Timeframe,
 )
 from schema.inputs import LeaderboardFilter, LeaderboardOrder
-from schema.types.leaderboard import LeaderboardConnection, LeaderboardEntry
+from schema.types.leaderboard import LeaderboardConnection, LeaderboardEntry, board_connection
 from schema.types.position import Position
 from schema.types.stats import TraderStats
 from schema.types.trade import Trade
@@ -401,43 +398,6 @@ def _coin(value: str) -> str:
     return value.strip().upper()[:40]
 
 
-async def _board(
-    info: Info,
-    board: str,
-    timeframe: Timeframe,
-    tier: LeaderboardTier,
-    filter: LeaderboardFilter | None,
-    order_by: LeaderboardOrder | None,
-    first: int,
-    after: str | None,
-) -> LeaderboardConnection:
-    order = order_by or LeaderboardOrder(
-        field=LeaderboardOrderField.RANK, direction=OrderDirection.ASC
-    )
-    query = LeaderboardQuery(
-        timeframe=board,
-        tier=tier.name,
-        order_field=order.field.name,
-        descending=order.direction is OrderDirection.DESC,
-        first=first,
-        after=after,
-    )
-    if filter is not None:
-        query = filter.apply(query)
-    context = info.context
-    page = await leaderboard_page(context, query)
-    connection = to_connection(
-        page, LeaderboardEntry.from_row, lambda: leaderboard_count(context, query)
-    )
-    return LeaderboardConnection(
-        edges=connection.edges,
-        page_info=connection.page_info,
-        _count=connection._count,
-        timeframe=timeframe,
-        _updated_at=lambda: leaderboard_updated_at(context, board),
-    )
-
-
 _PERIOD_WINDOW = {
     PeriodType.DAILY: Timeframe.DAY,
     PeriodType.WEEKLY: Timeframe.WEEK,
@@ -497,7 +457,9 @@ class AnalyticsQuery:
         after: After = None,
     ) -> LeaderboardConnection:
         key = period_key(type.name, period)
-        return await _board(info, key, _PERIOD_WINDOW[type], tier, filter, order_by, first, after)
+        return await board_connection(
+            info.context, key, _PERIOD_WINDOW[type], tier, filter, order_by, first, after
+        )
 
     @strawberry.field(description="The whole market over one window (precomputed).")
     async def market_overview(
@@ -874,8 +836,8 @@ class AnalyticsQuery:
         first: PageSize = 50,
         after: After = None,
     ) -> LeaderboardConnection:
-        return await _board(
-            info,
+        return await board_connection(
+            info.context,
             timeframe.name,
             timeframe,
             LeaderboardTier.ALL,

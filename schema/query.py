@@ -8,21 +8,13 @@ import strawberry
 
 from resolvers.context import Context
 from resolvers.cursors import decode_node_id
-from resolvers.leaderboard import (
-    LeaderboardQuery,
-    leaderboard_count,
-    leaderboard_page,
-    leaderboard_updated_at,
-)
 from resolvers.lookups import find_trader
 from resolvers.markets import all_markets
 from resolvers.positions import positions_count, positions_page
 from resolvers.trades import trades_count, trades_page
 from schema.connection import After, Connection, PageSize, to_connection
 from schema.enums import (
-    LeaderboardOrderField,
     LeaderboardTier,
-    OrderDirection,
     PositionOrderField,
     Timeframe,
 )
@@ -34,7 +26,7 @@ from schema.inputs import (
     TradeFilter,
 )
 from schema.node import Node
-from schema.types.leaderboard import LeaderboardConnection, LeaderboardEntry
+from schema.types.leaderboard import LeaderboardConnection, board_connection
 from schema.types.market import Market
 from schema.types.position import Position
 from schema.types.trade import Trade
@@ -109,30 +101,8 @@ class Query:
         first: PageSize = 50,
         after: After = None,
     ) -> LeaderboardConnection:
-        order = order_by or LeaderboardOrder(
-            field=LeaderboardOrderField.RANK, direction=OrderDirection.ASC
-        )
-        query = LeaderboardQuery(
-            timeframe=timeframe.name,
-            tier=tier.name,
-            order_field=order.field.name,
-            descending=order.direction is OrderDirection.DESC,
-            first=first,
-            after=after,
-        )
-        if filter is not None:
-            query = filter.apply(query)
-        context = info.context
-        page = await leaderboard_page(context, query)
-        connection = to_connection(
-            page, LeaderboardEntry.from_row, lambda: leaderboard_count(context, query)
-        )
-        return LeaderboardConnection(
-            edges=connection.edges,
-            page_info=connection.page_info,
-            _count=connection._count,
-            timeframe=timeframe,
-            _updated_at=lambda: leaderboard_updated_at(context, timeframe.name),
+        return await board_connection(
+            info.context, timeframe.name, timeframe, tier, filter, order_by, first, after
         )
 
     @strawberry.field(description="Positions across all traders; open ones by default.")
