@@ -234,4 +234,23 @@ async def test_hand_computed_board(empty_url: str) -> None:
     assert (alice[20], bob[20]) == ("BTC", "BTC")
     # too few closed positions to be FEATURED, too low a score for ADVANCED
     assert (alice[21], bob[21]) == ("ACTIVE", "ACTIVE")
+    # and BTC's market figures for the week: alice bought at 100 and sold at 110 (her long),
+    # bob sold at 100 and bought back at 105 (his short)
+    cursor = await connection.execute(
+        "SELECT volume, buy_volume, sell_volume, long_volume, short_volume, trade_count, "
+        "trader_count, realized_pnl, fees, net_pnl FROM market_stats "
+        "WHERE board = 'WEEK' AND coin = 'BTC'"
+    )
+    assert await cursor.fetchone() == (
+        Decimal(415),
+        Decimal(205),
+        Decimal(210),
+        Decimal(210),
+        Decimal(205),
+        4,
+        2,
+        Decimal(5),
+        Decimal(4),
+        Decimal(1),
+    )
     await connection.close()
