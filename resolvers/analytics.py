@@ -292,14 +292,28 @@ _SUMMARY_COLUMNS = """
 
 
 async def positions_summary(
-    context: Context, coins: tuple[str, ...] | None, side: str | None, top: int
+    context: Context,
+    coins: tuple[str, ...] | None,
+    side: str | None,
+    top: int,
+    min_notional: Decimal | None = None,
+    unrealized_pnl: tuple[Decimal | None, Decimal | None] = (None, None),
 ) -> PositionsSummary:
-    """Open positions in aggregate (PerpsTracker's positions/summary and positions/all stats)."""
+    """Open positions in aggregate (PerpsTracker's positions/summary and positions/all stats),
+    narrowed by market, side, minimum notional and an inclusive unrealized PnL range."""
     if not 1 <= top <= 20:
         raise BadUserInputError("`top` must be between 1 and 20", argument="top")
+    low, high = unrealized_pnl
+    if low is not None and high is not None and low > high:
+        raise BadUserInputError(
+            f"`unrealizedPnl`: min ({low}) is greater than max ({high})", argument="unrealizedPnl"
+        )
     where = "closed_at IS NULL AND (%s::text[] IS NULL OR coin = ANY(%s)) "
-    where += "AND (%s::text IS NULL OR side = %s)"
+    where += "AND (%s::text IS NULL OR side = %s) AND (%s::numeric IS NULL OR notional >= %s) "
+    where += "AND (%s::numeric IS NULL OR coalesce(unrealized_pnl, 0) >= %s) "
+    where += "AND (%s::numeric IS NULL OR coalesce(unrealized_pnl, 0) <= %s)"
     params: list[Any] = [list(coins) if coins else None] * 2 + [side, side]
+    params += [min_notional, min_notional, low, low, high, high]
     pool = context.pool
     total = await fetch_rows(
         pool,

@@ -58,7 +58,7 @@ from schema.enums import (
     Side,
     Timeframe,
 )
-from schema.inputs import LeaderboardFilter, LeaderboardOrder
+from schema.inputs import DecimalRange, LeaderboardFilter, LeaderboardOrder
 from schema.types.leaderboard import LeaderboardConnection, LeaderboardEntry, board_connection
 from schema.types.position import Position
 from schema.types.stats import TraderStats
@@ -594,14 +594,25 @@ class AnalyticsQuery:
         ] = None,
         side: Annotated[Side | None, strawberry.argument(description="Only this side.")] = None,
         top: Annotated[int, strawberry.argument(description="Length of the top lists, 1-20.")] = 5,
+        min_notional: Annotated[
+            Decimal | None, strawberry.argument(description="Only positions this large, USD.")
+        ] = None,
+        unrealized_pnl: Annotated[
+            DecimalRange | None,
+            strawberry.argument(description="Only positions whose unrealized PnL is in range."),
+        ] = None,
     ) -> PositionsSummary:
         if coins is not None and len(coins) > 100:
             raise BadUserInputError("`coins` takes at most 100 values", argument="coins")
+        if min_notional is not None and (not min_notional.is_finite() or min_notional < 0):
+            raise BadUserInputError("`minNotional` must be >= 0", argument="minNotional")
         summary = await positions_summary(
             info.context,
             tuple(_coin(c) for c in coins) if coins else None,
             side.name if side else None,
             top,
+            min_notional,
+            (unrealized_pnl.min, unrealized_pnl.max) if unrealized_pnl else (None, None),
         )
         return PositionsSummary(
             total=PositionsAggregate.from_row(summary.total),

@@ -175,7 +175,14 @@ async def test_positions_summary_adds_up(seeded_pool: AsyncConnectionPool, seede
     longs = (await data_of(seeded_pool, POSITIONS_SUMMARY, {"side": "LONG"}))["positionsSummary"]
     assert longs["total"]["positionCount"] == total["longCount"]
     assert longs["total"]["shortCount"] == 0
+    winners = (await data_of(seeded_pool, WINNERS))["positionsSummary"]["total"]
+    assert winners["positionCount"] == winners["profitableCount"] == total["profitableCount"]
 
+
+WINNERS = """
+{ positionsSummary(unrealizedPnl: {min: "0.000001"}) {
+    total { positionCount profitableCount } } }
+"""
 
 WHALES = """
 query Whales($min: Decimal!) {
@@ -371,6 +378,10 @@ async def test_closed_position_summary(seeded_pool: AsyncConnectionPool, seeded_
         ('{ periodLeaderboard(type: WEEKLY, period: "2026-44") { totalCount } }', "YYYY-Www"),
         ('{ periodLeaderboard(type: MONTHLY, period: "2026-13") { totalCount } }', "YYYY-MM"),
         ("{ positionsSummary(top: 50) { total { positionCount } } }", "between 1 and 20"),
+        (
+            "{ positionsSummary(unrealizedPnl: {min: 5, max: 1}) { total { positionCount } } }",
+            "greater than",
+        ),
         ('{ chartPositions(coin: "BTC", maxRank: 0) { rank } }', "between 1 and 500"),
         ("{ consistentTraders(top: 0) { averageRank } }", "between 1 and 1000"),
         ("{ marketOverview(topCoins: 0) { volume } }", "between 1 and 100"),
