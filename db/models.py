@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -35,6 +36,10 @@ from sqlmodel import Field, SQLModel
 def _amount(*, nullable: bool = False, default: str | None = "0") -> Any:
     server_default = text(default) if default is not None else None
     return Field(sa_column=Column(Numeric, nullable=nullable, server_default=server_default))
+
+
+def _statistic() -> Any:
+    return Field(default=None, sa_column=Column(Double))
 
 
 def _moment(*, nullable: bool = False) -> Any:
@@ -252,6 +257,40 @@ class TraderStats(SQLModel, table=True):
     tier: str = Field(sa_column=Column(Text, nullable=False))
     last_trade_at: datetime | None = _moment(nullable=True)
     computed_at: datetime = _moment()
+    # The full metric set (docs/methodology.md, "Statistics per trader and window").
+    roi: float | None = _statistic()
+    capital: Decimal = _amount()
+    profit_factor: float | None = _statistic()
+    avg_win: Decimal | None = _amount(nullable=True, default=None)
+    avg_loss: Decimal | None = _amount(nullable=True, default=None)
+    largest_win: Decimal | None = _amount(nullable=True, default=None)
+    largest_loss: Decimal | None = _amount(nullable=True, default=None)
+    avg_hold_seconds: float | None = _statistic()
+    sharpe: float | None = _statistic()
+    sortino: float | None = _statistic()
+    days_in_series: int = Field(sa_column=Column(Integer, nullable=False, server_default="0"))
+    max_drawdown: Decimal = _amount()
+    max_drawdown_pct: float | None = _statistic()
+    avg_leverage: float | None = _statistic()
+    max_leverage: float | None = _statistic()
+    long_pnl: Decimal = _amount()
+    short_pnl: Decimal = _amount()
+    long_volume: Decimal = _amount()
+    short_volume: Decimal = _amount()
+    dominant_side: str = Field(sa_column=Column(Text, nullable=False, server_default="LONG"))
+    dominant_coin: str | None = Field(default=None, sa_column=Column(Text))
+    coins: list[str] = Field(
+        sa_column=Column(ARRAY(Text), nullable=False, server_default=text("'{}'"))
+    )
+    open_notional: Decimal = _amount()
+    risk_score: float = Field(sa_column=Column(Double, nullable=False, server_default="0"))
+    risk_level: str = Field(sa_column=Column(Text, nullable=False, server_default="CONSERVATIVE"))
+    score_pnl: float = Field(sa_column=Column(Double, nullable=False, server_default="0"))
+    score_roi: float = Field(sa_column=Column(Double, nullable=False, server_default="0"))
+    score_sharpe: float = Field(sa_column=Column(Double, nullable=False, server_default="0"))
+    score_win_rate: float = Field(sa_column=Column(Double, nullable=False, server_default="0"))
+    score_drawdown: float = Field(sa_column=Column(Double, nullable=False, server_default="0"))
+    score_evidence: float = Field(sa_column=Column(Double, nullable=False, server_default="0"))
 
 
 class LeaderboardState(SQLModel, table=True):
@@ -262,3 +301,8 @@ class LeaderboardState(SQLModel, table=True):
     timeframe: str = Field(sa_column=Column(Text, primary_key=True))
     computed_at: datetime = _moment()
     trader_count: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+# The analytics tables live in their own module; importing it here registers them wherever the
+# models' metadata is used (migrations, tests).
+import db.analytics  # noqa: E402, F401

@@ -125,3 +125,34 @@ class TraderStatsRow(_FromRow):
     tier: str
     last_trade_at: datetime | None
     computed_at: datetime
+    roi: float | None
+    capital: Decimal
+    profit_factor: float | None
+    avg_win: Decimal | None
+    avg_loss: Decimal | None
+    largest_win: Decimal | None
+    largest_loss: Decimal | None
+    avg_hold_seconds: float | None
+    sharpe: float | None
+    sortino: float | None
+    days_in_series: int
+    max_drawdown: Decimal
+    max_drawdown_pct: float | None
+    avg_leverage: float | None
+    max_leverage: float | None
+    long_pnl: Decimal
+    short_pnl: Decimal
+    long_volume: Decimal
+    short_volume: Decimal
+    dominant_side: str
+    dominant_coin: str | None
+    coins: list[str]
+    open_notional: Decimal
+    risk_score: float
+    risk_level: str
+    score_pnl: float
+    score_roi: float
+    score_sharpe: float
+    score_win_rate: float
+    score_drawdown: float
+    score_evidence: float

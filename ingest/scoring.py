@@ -1,97 +1,422 @@
-"""Statistics and leaderboards, recomputed set-wise in SQL (one statement per window).
+"""Statistics, scores, tiers and leaderboards, recomputed set-wise in SQL.
 
-Until the full scoring model lands, a board ranks traders by net PnL in the window
-(realized - fees + funding); ``score`` is the trader's percentile of net PnL on that board
-(0-100). Ties are broken by the lower trader id, so ranks are stable between recomputations.
-docs/methodology.md defines every figure.
+One statement computes every trader's figures, and every coin's, for all the boards ending at
+the same moment (``_RECOMPUTE_BOARDS``), whatever the number of boards;
+``ingest/metrics.py`` holds the same formulas as pure functions, and docs/methodology.md defines
+them. Boards are the rolling windows (DAY ... ALL_TIME) and the fixed periods
+(``db/periods.py``); they share the statement and differ only in their bounds.
+
+Ranks order by score, then net PnL, then the trader perpgraph saw first (lower id), so they run
+1..n without gaps and are stable between recomputations.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from psycopg import AsyncConnection
 
+from db.periods import BACKFILL_LIMIT, PeriodType, ended_periods
 from db.timeframes import Timeframe
+from ingest.metrics import (
+    DAYS_PER_YEAR,
+    FULL_EVIDENCE_CLOSED_POSITIONS,
+    RISK_FULL_LEVERAGE,
+    RISK_LEVEL_BOUNDS,
+    RISK_WEIGHTS,
+    SCORE_WEIGHTS,
+)
 
 LEADERBOARD_CHANNEL = "perpgraph_leaderboard"
 
-#: Tier thresholds: a score at or above this puts a trader in ADVANCED (or FEATURED).
+#: ADVANCED: a score at or above this (and not FEATURED).
 HIGH_SCORE = 80.0
-#: FEATURED also needs this many closed positions in the window ...
-FEATURED_MIN_CLOSED_POSITIONS = 3
+#: FEATURED: the eligibility gates (MillionScan's six criteria, made explicit) ...
+FEATURED_MIN_SCORE = 60.0
+FEATURED_MIN_CLOSED_POSITIONS = 5
+FEATURED_MIN_VOLUME = 10_000
+FEATURED_WIN_RATE_BAND = (0.30, 0.90)
+FEATURED_MAX_DRAWDOWN = 0.50
 #: ... and a trade this recently.
 FEATURED_RECENCY = timedelta(days=3)
 #: ACTIVE needs a trade this recently.
 ACTIVE_RECENCY = timedelta(days=7)
 
+#: Derived labels (computed on the ALL_TIME board; docs/methodology.md gives the rules).
+WHALE_OPEN_NOTIONAL = 1_000_000
+WHALE_VOLUME = 10_000_000
+SMART_MONEY_MIN_SCORE = 70.0
+SMART_MONEY_MIN_CLOSED_POSITIONS = 10
+
 
 @dataclass(frozen=True, slots=True)
 class BoardSize:
-    timeframe: Timeframe
+    timeframe: str
     traders: int
 
 
-_RECOMPUTE_WINDOW = """
-WITH trades AS (
-    SELECT trader_id,
-           sum(coalesce(realized_pnl, 0)) AS realized_pnl,
-           sum(coalesce(fee, 0)) AS fees,
-           sum(notional) AS volume,
+#: Every statistic of several boards ending at the same moment, in one statement. The boards'
+#: lengths are whole days, strictly ascending (ALL_TIME is a very long one). ``day`` numbers
+#: 24-hour buckets backwards from the end (0 = the last 24 hours): the daily PnL series of
+#: Sharpe, Sortino and drawdown. ``band`` says which boards a day belongs to: band b (the number
+#: of lengths <= day) is in board w (1-based) when b < w, so every board is a sum of bands and
+#: the trades are read twice whatever the number of boards: per trader and day for the PnL
+#: series (one sum), per trader, band and coin for everything else. Drawdown is decomposed per
+#: band: with C the cumulative daily PnL, R its running peak inside the band, and P the peak
+#: before the band, the band's worst fall is max(P - min C, max(R - C)).
+_RECOMPUTE_BOARDS = """
+WITH windows AS (
+    SELECT w::int AS w, key FROM unnest(%(keys)s::text[]) WITH ORDINALITY AS u(key, w)
+),
+coin_bands AS (
+    SELECT trader_id, width_bucket(day, %(lengths)s::int[]) AS band, coin,
+           sum(realized) AS realized_pnl, sum(fee) AS fees, sum(notional) AS volume,
            count(*) AS trade_count,
            count(*) FILTER (WHERE is_liquidation) AS liquidation_count,
-           max(timestamp) AS last_trade_at
-    FROM trade
-    WHERE timestamp > %(since)s AND timestamp <= %(as_of)s
-    GROUP BY trader_id
+           max(timestamp) AS last_trade_at,
+           coalesce(sum(realized - fee) FILTER (WHERE pnl_side = 'LONG'), 0) AS long_pnl,
+           coalesce(sum(realized - fee) FILTER (WHERE pnl_side = 'SHORT'), 0) AS short_pnl,
+           coalesce(sum(notional) FILTER (WHERE side = 'LONG'), 0) AS long_volume,
+           coalesce(sum(notional) FILTER (WHERE direction = 'BUY'), 0) AS buy_volume
+    FROM (SELECT trader_id, coin, timestamp, notional, is_liquidation, side, direction,
+                 coalesce(realized_pnl, 0) AS realized, coalesce(fee, 0) AS fee,
+                 CASE WHEN action = 'FLIP' THEN CASE side WHEN 'LONG' THEN 'SHORT' ELSE 'LONG' END
+                      ELSE side END AS pnl_side,
+                 floor(date_part('epoch', %(as_of)s - timestamp) / 86400)::int AS day
+          FROM trade
+          WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS f
+    GROUP BY 1, 2, 3
 ),
-closed AS (
-    SELECT trader_id,
-           count(*) AS closed_position_count,
-           count(*) FILTER (WHERE realized_pnl - fees + funding > 0) AS wins,
-           count(*) FILTER (WHERE realized_pnl - fees + funding <= 0) AS losses
-    FROM position
-    WHERE closed_at > %(since)s AND closed_at <= %(as_of)s
-    GROUP BY trader_id
+daily AS (
+    SELECT trader_id, day, width_bucket(day, %(lengths)s::int[]) AS band, sum(pnl) AS pnl
+    FROM (SELECT trader_id, coalesce(realized_pnl, 0) - coalesce(fee, 0) AS pnl,
+                 floor(date_part('epoch', %(as_of)s - timestamp) / 86400)::int AS day
+          FROM trade
+          WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS f
+    GROUP BY trader_id, day
+),
+curve AS (
+    SELECT *, max(cumulative) OVER (PARTITION BY trader_id, band ORDER BY day DESC
+                                    ROWS UNBOUNDED PRECEDING) AS band_peak
+    FROM (SELECT *, sum(pnl) OVER (PARTITION BY trader_id ORDER BY day DESC
+                                   ROWS UNBOUNDED PRECEDING) AS cumulative
+          FROM daily) AS c
+),
+bands AS (
+    SELECT trader_id, band,
+           sum(pnl) AS total, sum(pnl::float8 * pnl::float8) AS squares,
+           sum(least(pnl, 0)::float8 * least(pnl, 0)::float8) AS downside,
+           min(cumulative) AS low, max(cumulative) AS high,
+           max(band_peak - cumulative) AS inner_drawdown, max(day) AS oldest_day,
+           sum(sum(pnl)) OVER (PARTITION BY trader_id) AS trader_total
+    FROM curve GROUP BY trader_id, band
+),
+expanded AS (
+    SELECT e.*,
+           greatest(e.before_window,
+                    max(e.high) OVER (PARTITION BY e.trader_id, e.w ORDER BY e.band DESC
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))
+               AS peak_before
+    FROM (SELECT b.*, w.w,
+                 b.trader_total - sum(b.total) OVER (PARTITION BY b.trader_id, w.w)
+                     AS before_window
+          FROM bands AS b JOIN windows AS w ON b.band < w.w) AS e
+),
+series_windows AS (
+    SELECT trader_id, w,
+           max(oldest_day) + 1 AS n, sum(total)::float8 AS total, sum(squares) AS squares,
+           sum(downside) AS downside,
+           max(greatest(peak_before - low, inner_drawdown)) AS max_drawdown,
+           greatest(max(before_window), max(high)) - max(before_window) AS highest_peak
+    FROM expanded GROUP BY trader_id, w
+),
+coin_windows AS (
+    SELECT c.trader_id, w.w, c.coin, sum(c.volume) AS volume,
+           sum(c.buy_volume) AS buy_volume, sum(c.long_volume) AS long_volume,
+           sum(c.trade_count) AS trade_count, sum(c.realized_pnl) AS realized_pnl,
+           sum(c.fees) AS fees, sum(c.liquidation_count) AS liquidation_count,
+           max(c.last_trade_at) AS last_trade_at, sum(c.long_pnl) AS long_pnl,
+           sum(c.short_pnl) AS short_pnl
+    FROM coin_bands AS c JOIN windows AS w ON c.band < w.w
+    GROUP BY 1, 2, 3
+),
+trade_windows AS (
+    SELECT a.*, s.n, s.total, s.squares, s.downside, s.max_drawdown, s.highest_peak
+    FROM (SELECT trader_id, w,
+                 sum(realized_pnl) AS realized_pnl, sum(fees) AS fees, sum(volume) AS volume,
+                 sum(trade_count)::int AS trade_count,
+                 sum(liquidation_count)::int AS liquidation_count,
+                 max(last_trade_at) AS last_trade_at,
+                 sum(long_pnl) AS long_pnl, sum(short_pnl) AS short_pnl,
+                 sum(long_volume) AS long_volume, sum(volume) - sum(long_volume) AS short_volume
+          FROM coin_windows GROUP BY trader_id, w) AS a
+    JOIN series_windows AS s USING (trader_id, w)
+),
+coins AS (
+    SELECT trader_id, w, array_agg(coin ORDER BY volume DESC, coin) AS coins
+    FROM coin_windows GROUP BY trader_id, w
+),
+markets_written AS (
+    INSERT INTO market_stats (board, coin, volume, buy_volume, sell_volume, long_volume,
+                              short_volume, trade_count, trader_count, realized_pnl, fees,
+                              net_pnl, liquidation_count, computed_at)
+    SELECT windows.key, coin, sum(volume), sum(buy_volume), sum(volume) - sum(buy_volume),
+           sum(long_volume), sum(volume) - sum(long_volume), sum(trade_count), count(*),
+           sum(realized_pnl), sum(fees), sum(realized_pnl) - sum(fees), sum(liquidation_count),
+           %(as_of)s
+    FROM coin_windows JOIN windows USING (w)
+    GROUP BY windows.key, coin
+    RETURNING 1
+),
+position_bands AS (
+    SELECT trader_id, band,
+           count(*) FILTER (WHERE band >= 0) AS closed_position_count,
+           count(*) FILTER (WHERE band >= 0 AND net > 0) AS wins,
+           count(*) FILTER (WHERE band >= 0 AND net <= 0) AS losses,
+           coalesce(sum(funding) FILTER (WHERE band >= 0), 0) AS funding,
+           coalesce(sum(net) FILTER (WHERE band >= 0 AND net > 0), 0) AS gross_profit,
+           coalesce(sum(net) FILTER (WHERE band >= 0 AND net <= 0), 0) AS gross_loss,
+           max(net) FILTER (WHERE band >= 0 AND net > 0) AS largest_win,
+           min(net) FILTER (WHERE band >= 0 AND net < 0) AS largest_loss,
+           sum(hold_seconds) FILTER (WHERE band >= 0) AS hold_seconds,
+           sum(leverage) AS leverage_sum, count(leverage) AS leverage_count,
+           max(leverage) AS max_leverage, max(margin) AS capital
+    FROM (SELECT trader_id, funding, leverage,
+                 realized_pnl - fees + funding AS net,
+                 date_part('epoch', closed_at - opened_at) AS hold_seconds,
+                 round(max_size * entry_price
+                       / CASE WHEN leverage > 0 THEN leverage::numeric ELSE 1 END, 8) AS margin,
+                 CASE WHEN closed_at IS NULL OR closed_at > %(as_of)s THEN -1
+                      ELSE width_bucket(floor(date_part('epoch', %(as_of)s - closed_at)
+                                              / 86400)::int, %(lengths)s::int[]) END AS band
+          FROM position
+          WHERE opened_at <= %(as_of)s AND (closed_at IS NULL OR closed_at > %(since)s)) AS p
+    GROUP BY trader_id, band
+),
+position_windows AS (
+    SELECT p.trader_id, w.w,
+           sum(closed_position_count)::int AS closed_position_count, sum(wins)::int AS wins,
+           sum(losses)::int AS losses, sum(funding) AS funding,
+           sum(gross_profit) AS gross_profit, -sum(gross_loss) AS gross_loss,
+           max(largest_win) AS largest_win, min(largest_loss) AS largest_loss,
+           sum(hold_seconds) AS hold_seconds,
+           sum(leverage_sum) / nullif(sum(leverage_count), 0) AS avg_leverage,
+           max(max_leverage) AS max_leverage, max(capital) AS capital
+    FROM position_bands AS p JOIN windows AS w ON p.band < w.w
+    GROUP BY p.trader_id, w.w
 ),
 open AS (
     SELECT trader_id, count(*) AS open_position_count,
-           sum(coalesce(unrealized_pnl, 0)) AS unrealized_pnl
+           sum(coalesce(unrealized_pnl, 0)) AS unrealized_pnl, sum(notional) AS open_notional
     FROM position WHERE closed_at IS NULL
     GROUP BY trader_id
 ),
-ranked AS (
-    SELECT t.trader_id, t.realized_pnl, coalesce(o.unrealized_pnl, 0) AS unrealized_pnl,
-           t.fees, 0::numeric AS funding, t.realized_pnl - t.fees AS net_pnl, t.volume,
-           t.trade_count, coalesce(c.closed_position_count, 0) AS closed_position_count,
-           coalesce(c.wins, 0) AS wins, coalesce(c.losses, 0) AS losses,
+figures AS (
+    SELECT t.trader_id, t.w, t.realized_pnl, coalesce(o.unrealized_pnl, 0) AS unrealized_pnl,
+           t.fees, coalesce(p.funding, 0) AS funding,
+           t.realized_pnl - t.fees + coalesce(p.funding, 0) AS net_pnl,
+           t.volume, t.trade_count,
+           coalesce(p.closed_position_count, 0) AS closed_position_count,
+           coalesce(p.wins, 0) AS wins, coalesce(p.losses, 0) AS losses,
+           CASE WHEN p.closed_position_count > 0
+                THEN p.wins::float8 / p.closed_position_count END AS win_rate,
            t.liquidation_count, coalesce(o.open_position_count, 0) AS open_position_count,
+           coalesce(o.open_notional, 0) AS open_notional,
            t.last_trade_at,
-           100 * CASE WHEN count(*) OVER () = 1 THEN 1
-                      ELSE percent_rank() OVER (ORDER BY t.realized_pnl - t.fees) END AS score,
-           row_number() OVER (ORDER BY t.realized_pnl - t.fees DESC, t.trader_id) AS rank
-    FROM trades AS t
-    LEFT JOIN closed AS c USING (trader_id)
+           CASE WHEN p.capital > 0
+                THEN ((t.realized_pnl - t.fees + coalesce(p.funding, 0)) / p.capital)::float8
+                END AS roi,
+           coalesce(p.capital, 0) AS capital,
+           CASE WHEN p.gross_loss > 0 THEN (p.gross_profit / p.gross_loss)::float8 END
+               AS profit_factor,
+           p.gross_profit / nullif(p.wins, 0) AS avg_win,
+           -p.gross_loss / nullif(p.losses, 0) AS avg_loss,
+           p.largest_win, p.largest_loss,
+           p.hold_seconds / nullif(p.closed_position_count, 0) AS avg_hold_seconds,
+           CASE WHEN t.n >= 2 AND (t.squares - t.total * t.total / t.n) / (t.n - 1) > 1e-18
+                THEN (t.total / t.n)
+                     / sqrt((t.squares - t.total * t.total / t.n) / (t.n - 1))
+                     * sqrt(%(days_per_year)s) END AS sharpe,
+           CASE WHEN t.n >= 2 AND t.downside / t.n > 1e-18
+                THEN (t.total / t.n) / sqrt(t.downside / t.n) * sqrt(%(days_per_year)s)
+                END AS sortino,
+           t.n AS days_in_series,
+           t.max_drawdown,
+           CASE WHEN coalesce(p.capital, 0) > 0
+                THEN (t.max_drawdown / (p.capital + t.highest_peak))::float8 END
+               AS max_drawdown_pct,
+           p.avg_leverage, p.max_leverage,
+           t.long_pnl, t.short_pnl, t.long_volume, t.short_volume,
+           CASE WHEN t.long_volume >= t.short_volume THEN 'LONG' ELSE 'SHORT' END
+               AS dominant_side,
+           k.coins
+    FROM trade_windows AS t
+    LEFT JOIN position_windows AS p USING (trader_id, w)
     LEFT JOIN open AS o USING (trader_id)
+    LEFT JOIN coins AS k USING (trader_id, w)
+),
+components AS (
+    SELECT f.*,
+           CASE WHEN count(*) OVER board = 1 THEN 100
+                ELSE 100 * percent_rank() OVER (board ORDER BY net_pnl) END AS score_pnl,
+           CASE WHEN count(*) OVER board = 1 THEN 100
+                ELSE 100 * percent_rank() OVER (board ORDER BY coalesce(roi, '-Infinity')) END
+               AS score_roi,
+           CASE WHEN count(*) OVER board = 1 THEN 100
+                ELSE 100 * percent_rank() OVER (board ORDER BY coalesce(sharpe, '-Infinity'))
+                END AS score_sharpe,
+           100 * coalesce(win_rate, 0) AS score_win_rate,
+           CASE WHEN max_drawdown_pct IS NULL THEN 0
+                ELSE 100 * (1 - least(max_drawdown_pct, 1)) END AS score_drawdown,
+           least(1, closed_position_count::float8 / %(full_evidence)s) AS score_evidence,
+           100 * (%(risk_leverage)s * least(coalesce(avg_leverage, 0) / %(risk_full_leverage)s, 1)
+                  + %(risk_drawdown)s * least(coalesce(max_drawdown_pct, 0), 1)
+                  + %(risk_liquidations)s
+                    * least(liquidation_count::float8 / greatest(closed_position_count, 1), 1))
+               AS risk_score
+    FROM figures AS f
+    WINDOW board AS (PARTITION BY w)
+),
+scored AS (
+    SELECT *,
+           score_evidence * (%(w_pnl)s * score_pnl + %(w_roi)s * score_roi
+                             + %(w_sharpe)s * score_sharpe + %(w_win_rate)s * score_win_rate
+                             + %(w_drawdown)s * score_drawdown) AS score
+    FROM components
 )
 INSERT INTO trader_stats (
     trader_id, timeframe, realized_pnl, unrealized_pnl, fees, funding, net_pnl, volume,
     trade_count, closed_position_count, wins, losses, win_rate, liquidation_count,
-    open_position_count, score, rank, tier, last_trade_at, computed_at)
-SELECT trader_id, %(window)s, realized_pnl, unrealized_pnl, fees, funding, net_pnl, volume,
-       trade_count, closed_position_count, wins, losses,
-       CASE WHEN closed_position_count > 0 THEN wins::float8 / closed_position_count END,
-       liquidation_count, open_position_count, score, rank,
-       CASE WHEN score >= %(high_score)s
+    open_position_count, score, rank, tier, last_trade_at, computed_at,
+    roi, capital, profit_factor, avg_win, avg_loss, largest_win, largest_loss,
+    avg_hold_seconds, sharpe, sortino, days_in_series, max_drawdown, max_drawdown_pct,
+    avg_leverage, max_leverage, long_pnl, short_pnl, long_volume, short_volume, dominant_side,
+    dominant_coin, coins, open_notional, risk_score, risk_level, score_pnl, score_roi,
+    score_sharpe, score_win_rate, score_drawdown, score_evidence)
+SELECT trader_id, windows.key, realized_pnl, unrealized_pnl, fees, funding, net_pnl, volume,
+       trade_count, closed_position_count, wins, losses, win_rate, liquidation_count,
+       open_position_count, score,
+       row_number() OVER (PARTITION BY scored.w ORDER BY score DESC, net_pnl DESC, trader_id),
+       CASE WHEN score >= %(featured_score)s
                  AND closed_position_count >= %(featured_closed)s
+                 AND volume >= %(featured_volume)s
+                 AND win_rate BETWEEN %(featured_win_low)s AND %(featured_win_high)s
+                 AND coalesce(max_drawdown_pct, 1) <= %(featured_drawdown)s
+                 AND roi > 0
                  AND last_trade_at > %(as_of)s - %(featured_recency)s THEN 'FEATURED'
             WHEN score >= %(high_score)s THEN 'ADVANCED'
             WHEN last_trade_at > %(as_of)s - %(active_recency)s THEN 'ACTIVE'
             ELSE 'ALL' END,
-       last_trade_at, %(as_of)s
-FROM ranked
+       last_trade_at, %(as_of)s,
+       roi, capital, profit_factor, avg_win, avg_loss, largest_win, largest_loss,
+       avg_hold_seconds, sharpe, sortino, days_in_series, max_drawdown, max_drawdown_pct,
+       avg_leverage, max_leverage, long_pnl, short_pnl, long_volume, short_volume, dominant_side,
+       coins[1], coalesce(coins, '{}'), open_notional, risk_score,
+       CASE WHEN risk_score < %(risk_low)s THEN 'CONSERVATIVE'
+            WHEN risk_score < %(risk_high)s THEN 'MODERATE'
+            ELSE 'AGGRESSIVE' END,
+       score_pnl, score_roi, score_sharpe, score_win_rate, score_drawdown, score_evidence
+FROM scored JOIN windows USING (w)
+RETURNING timeframe
 """
+
+_LABELS = """
+WITH derived AS (
+    SELECT trader_id, 'WHALE' AS label FROM trader_stats
+    WHERE timeframe = 'ALL_TIME'
+      AND (open_notional >= %(whale_open)s OR volume >= %(whale_volume)s)
+    UNION ALL
+    SELECT trader_id, 'SMART_MONEY' FROM trader_stats
+    WHERE timeframe = 'ALL_TIME' AND score >= %(smart_score)s AND net_pnl > 0
+      AND closed_position_count >= %(smart_closed)s
+)
+INSERT INTO trader_label (trader_id, label, assigned_at)
+SELECT trader_id, label, %(as_of)s FROM derived
+"""
+
+
+#: ALL_TIME as a length in days: longer than any history (about 2,700 years).
+_ALL_TIME_DAYS = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def board_parameters(boards: dict[str, int], as_of: datetime) -> dict[str, Any]:
+    """The statement's parameters for boards ``{key: length in days}`` ending at ``as_of``."""
+    ordered = sorted(boards.items(), key=lambda item: item[1])
+    lengths = [length for _, length in ordered]
+    if len(set(lengths)) != len(lengths) or lengths[0] < 1:
+        raise ValueError(f"board lengths must be distinct whole days >= 1: {boards}")
+    return {
+        "keys": [key for key, _ in ordered],
+        "lengths": lengths,
+        "since": as_of - timedelta(days=lengths[-1]) if lengths[-1] < _ALL_TIME_DAYS else _EPOCH,
+        "as_of": as_of,
+        "days_per_year": DAYS_PER_YEAR,
+        "full_evidence": FULL_EVIDENCE_CLOSED_POSITIONS,
+        "risk_full_leverage": RISK_FULL_LEVERAGE,
+        "risk_leverage": RISK_WEIGHTS["leverage"],
+        "risk_drawdown": RISK_WEIGHTS["drawdown"],
+        "risk_liquidations": RISK_WEIGHTS["liquidations"],
+        "risk_low": RISK_LEVEL_BOUNDS[0],
+        "risk_high": RISK_LEVEL_BOUNDS[1],
+        "w_pnl": SCORE_WEIGHTS["pnl"],
+        "w_roi": SCORE_WEIGHTS["roi"],
+        "w_sharpe": SCORE_WEIGHTS["sharpe"],
+        "w_win_rate": SCORE_WEIGHTS["win_rate"],
+        "w_drawdown": SCORE_WEIGHTS["drawdown"],
+        "high_score": HIGH_SCORE,
+        "featured_score": FEATURED_MIN_SCORE,
+        "featured_closed": FEATURED_MIN_CLOSED_POSITIONS,
+        "featured_volume": FEATURED_MIN_VOLUME,
+        "featured_win_low": FEATURED_WIN_RATE_BAND[0],
+        "featured_win_high": FEATURED_WIN_RATE_BAND[1],
+        "featured_drawdown": FEATURED_MAX_DRAWDOWN,
+        "featured_recency": FEATURED_RECENCY,
+        "active_recency": ACTIVE_RECENCY,
+    }
+
+
+async def compute_boards(
+    connection: AsyncConnection, boards: dict[str, int], as_of: datetime
+) -> dict[str, int]:
+    """Replace boards ``{key: length in days}``, all ending at ``as_of``, with the figures of
+    their fills, in one statement; each board's trader count. Call inside a transaction."""
+    await connection.execute("SET LOCAL jit = off")
+    await connection.execute("SET LOCAL work_mem = '512MB'")
+    await connection.execute("DELETE FROM trader_stats WHERE timeframe = ANY(%s)", (list(boards),))
+    await connection.execute("DELETE FROM market_stats WHERE board = ANY(%s)", (list(boards),))
+    cursor = await connection.execute(_RECOMPUTE_BOARDS, board_parameters(boards, as_of))
+    counts = dict.fromkeys(boards, 0)
+    for (key,) in await cursor.fetchall():
+        counts[key] += 1
+    for key, count in counts.items():
+        await connection.execute(
+            """
+            INSERT INTO leaderboard_state (timeframe, computed_at, trader_count)
+            VALUES (%s, %s, %s)
+            ON CONFLICT (timeframe) DO UPDATE SET
+                computed_at = excluded.computed_at, trader_count = excluded.trader_count
+            """,
+            (key, as_of, count),
+        )
+    return counts
+
+
+async def recompute_labels(connection: AsyncConnection, as_of: datetime) -> None:
+    """Re-derive WHALE and SMART_MONEY from the ALL_TIME board."""
+    await connection.execute("DELETE FROM trader_label")
+    await connection.execute(
+        _LABELS,
+        {
+            "as_of": as_of,
+            "whale_open": WHALE_OPEN_NOTIONAL,
+            "whale_volume": WHALE_VOLUME,
+            "smart_score": SMART_MONEY_MIN_SCORE,
+            "smart_closed": SMART_MONEY_MIN_CLOSED_POSITIONS,
+        },
+    )
 
 
 async def recompute_leaderboards(
@@ -99,43 +424,54 @@ async def recompute_leaderboards(
     *,
     as_of: datetime | None = None,
     timeframes: tuple[Timeframe, ...] = tuple(Timeframe),
+    periods: bool = True,
 ) -> list[BoardSize]:
     """Recompute the statistics of every trader for ``timeframes``, in one transaction.
 
     Readers see either the old boards or the new ones, never a mix. Listeners on
-    ``perpgraph_leaderboard`` hear of it when it commits.
+    ``perpgraph_leaderboard`` hear of it when it commits. With ``periods``, then snapshot the
+    fixed periods that ended since the last call (``db/periods.py``).
     """
     moment = as_of or datetime.now(UTC)
-    sizes: list[BoardSize] = []
+    lengths = {
+        window.value: window.length.days if window.length is not None else _ALL_TIME_DAYS
+        for window in timeframes
+    }
     async with connection.transaction():
-        for window in timeframes:
-            length = window.length
-            since = moment - length if length is not None else datetime.min.replace(tzinfo=UTC)
-            await connection.execute("DELETE FROM trader_stats WHERE timeframe = %s", (window,))
-            cursor = await connection.execute(
-                _RECOMPUTE_WINDOW,
-                {
-                    "since": since,
-                    "as_of": moment,
-                    "window": window.value,
-                    "high_score": HIGH_SCORE,
-                    "featured_closed": FEATURED_MIN_CLOSED_POSITIONS,
-                    "featured_recency": FEATURED_RECENCY,
-                    "active_recency": ACTIVE_RECENCY,
-                },
-            )
-            count = cursor.rowcount
-            await connection.execute(
-                """
-                INSERT INTO leaderboard_state (timeframe, computed_at, trader_count)
-                VALUES (%s, %s, %s)
-                ON CONFLICT (timeframe) DO UPDATE SET
-                    computed_at = excluded.computed_at, trader_count = excluded.trader_count
-                """,
-                (window.value, moment, count),
-            )
-            sizes.append(BoardSize(window, count))
+        counts = await compute_boards(connection, lengths, moment)
+        sizes = [BoardSize(window.value, counts[window.value]) for window in timeframes]
+        if Timeframe.ALL_TIME in timeframes:
+            await recompute_labels(connection, moment)
         await connection.execute(
             "SELECT pg_notify(%s, %s)", (LEADERBOARD_CHANNEL, moment.isoformat())
         )
+    if periods:
+        await snapshot_periods(connection, moment)
     return sizes
+
+
+async def snapshot_periods(connection: AsyncConnection, as_of: datetime) -> list[str]:
+    """Compute the board of every ended period not snapshotted yet (newest first, within the
+    backfill limits); the keys written. Existing snapshots are never recomputed."""
+    cursor = await connection.execute("SELECT min(timestamp) FROM trade")
+    row = await cursor.fetchone()
+    if row is None or row[0] is None:
+        return []
+    first_trade: datetime = row[0]
+    written: list[str] = []
+    for period_type in PeriodType:
+        periods = ended_periods(first_trade, as_of, period_type, BACKFILL_LIMIT[period_type])
+        if not periods:
+            continue
+        cursor = await connection.execute(
+            "SELECT timeframe FROM leaderboard_state WHERE timeframe = ANY(%s)",
+            ([p.key for p in periods],),
+        )
+        existing = {key for (key,) in await cursor.fetchall()}
+        for period in periods:
+            if period.key in existing:
+                continue
+            async with connection.transaction():
+                await compute_boards(connection, {period.key: period.days}, period.end)
+            written.append(period.key)
+    return written

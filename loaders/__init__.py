@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from psycopg_pool import AsyncConnectionPool
 
+from loaders.labels import LabelsByTraderLoader
 from loaders.markets import MarketByCoinLoader
 from loaders.positions import (
     ClosedPositionCountByTraderLoader,
@@ -49,3 +50,4 @@ class Loaders:
         self.open_positions_by_coin = OpenPositionsByCoinLoader(pool)
         self.open_position_count_by_coin = OpenPositionCountByCoinLoader(pool)
         self.stats_by_trader = TraderStatsByTraderLoader(pool)
+        self.labels_by_trader = LabelsByTraderLoader(pool)

@@ -14,7 +14,6 @@ from psycopg import sql
 
 from db.query import fetch_rows
 from db.rows import TraderRow, TraderStatsRow, select_list
-from db.timeframes import Timeframe
 from resolvers.context import Context
 from resolvers.cursors import check_page_size
 from resolvers.keyset import Ordering, Page
@@ -31,38 +30,82 @@ TIERS_INCLUDED: dict[str, tuple[str, ...] | None] = {
 
 _RANK = sql.SQL("s.rank")
 
+#: Every numeric statistic of a board: its snake_case column, value type and whether it can be
+#: null. Each can order a board and carries a range filter (docs/methodology.md defines them).
+STATISTICS: dict[str, tuple[type, bool]] = {
+    "score": (float, False),
+    "net_pnl": (Decimal, False),
+    "realized_pnl": (Decimal, False),
+    "unrealized_pnl": (Decimal, False),
+    "fees": (Decimal, False),
+    "funding": (Decimal, False),
+    "roi": (float, True),
+    "capital": (Decimal, False),
+    "volume": (Decimal, False),
+    "long_volume": (Decimal, False),
+    "short_volume": (Decimal, False),
+    "long_pnl": (Decimal, False),
+    "short_pnl": (Decimal, False),
+    "trade_count": (int, False),
+    "closed_position_count": (int, False),
+    "wins": (int, False),
+    "losses": (int, False),
+    "win_rate": (float, True),
+    "profit_factor": (float, True),
+    "avg_win": (Decimal, True),
+    "avg_loss": (Decimal, True),
+    "largest_win": (Decimal, True),
+    "largest_loss": (Decimal, True),
+    "sharpe": (float, True),
+    "sortino": (float, True),
+    "max_drawdown": (Decimal, False),
+    "max_drawdown_pct": (float, True),
+    "avg_leverage": (float, True),
+    "max_leverage": (float, True),
+    "avg_hold_seconds": (float, True),
+    "liquidation_count": (int, False),
+    "open_position_count": (int, False),
+    "open_notional": (Decimal, False),
+    "risk_score": (float, False),
+}
+
+#: What a null statistic sorts as: below every real value.
+_NULL_SORTS_AS: dict[type, str] = {float: "-1e300", Decimal: "-1e30"}
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _order_expression(column: str, value_type: type, nullable: bool) -> sql.Composable:
+    if not nullable:
+        return sql.SQL("s.{}").format(sql.Identifier(column))
+    return sql.SQL("coalesce(s.{}, {})").format(
+        sql.Identifier(column), sql.SQL(_NULL_SORTS_AS[value_type])
+    )
+
+
 #: Sortable statistics: the GraphQL order field, its SQL expression and its cursor value type.
 ORDER_FIELDS: dict[str, tuple[sql.Composable, type]] = {
     "RANK": (_RANK, int),
-    "SCORE": (sql.SQL("s.score"), float),
-    "NET_PNL": (sql.SQL("s.net_pnl"), Decimal),
-    "REALIZED_PNL": (sql.SQL("s.realized_pnl"), Decimal),
-    "UNREALIZED_PNL": (sql.SQL("s.unrealized_pnl"), Decimal),
-    "VOLUME": (sql.SQL("s.volume"), Decimal),
-    "FEES": (sql.SQL("s.fees"), Decimal),
-    "TRADE_COUNT": (sql.SQL("s.trade_count"), int),
-    "CLOSED_POSITION_COUNT": (sql.SQL("s.closed_position_count"), int),
-    "WIN_RATE": (sql.SQL("coalesce(s.win_rate, -1)"), float),
+    **{
+        column.upper(): (_order_expression(column, value_type, nullable), value_type)
+        for column, (value_type, nullable) in STATISTICS.items()
+    },
     "LAST_TRADE_AT": (sql.SQL("s.last_trade_at"), datetime),
 }
 
-#: Statistics with range filters: the filter argument name and its SQL column.
+#: Statistics with range filters: the filter argument name (camelCase) and its SQL column.
 RANGE_COLUMNS: dict[str, sql.Composable] = {
-    "score": sql.SQL("s.score"),
-    "netPnl": sql.SQL("s.net_pnl"),
-    "realizedPnl": sql.SQL("s.realized_pnl"),
-    "unrealizedPnl": sql.SQL("s.unrealized_pnl"),
-    "volume": sql.SQL("s.volume"),
-    "fees": sql.SQL("s.fees"),
-    "tradeCount": sql.SQL("s.trade_count"),
-    "closedPositionCount": sql.SQL("s.closed_position_count"),
-    "winRate": sql.SQL("s.win_rate"),
+    _camel(column): sql.SQL("s.{}").format(sql.Identifier(column)) for column in STATISTICS
 }
 
 
 @dataclass(frozen=True, slots=True)
 class LeaderboardQuery:
     timeframe: str
+    """The board: a timeframe name (MONTH) or a fixed period key (WEEKLY:2026-W44)."""
     tier: str = "ALL"
     order_field: str = "RANK"
     descending: bool = False
@@ -70,6 +113,12 @@ class LeaderboardQuery:
     after: str | None = None
     ranges: tuple[tuple[str, Any, Any], ...] = field(default=())
     """(filter name, min, max) for each range filter given."""
+    coins: tuple[str, ...] | None = None
+    """Only traders who traded one of these coins in the window."""
+    labels: tuple[str, ...] | None = None
+    """Only traders carrying one of these labels (their own or a derived one)."""
+    risk_levels: tuple[str, ...] | None = None
+    dominant_side: str | None = None
 
     def ordering(self) -> Ordering:
         expression, value_type = ORDER_FIELDS[self.order_field]
@@ -84,7 +133,7 @@ class LeaderboardQuery:
 
     def where(self) -> tuple[sql.Composable, list[Any]]:
         parts: list[tuple[list[sql.Composable], list[Any]]] = [
-            ([sql.SQL("s.timeframe = %s")], [Timeframe(self.timeframe).value])
+            ([sql.SQL("s.timeframe = %s")], [self.timeframe])
         ]
         tiers = TIERS_INCLUDED[self.tier]
         if tiers is not None:
@@ -92,6 +141,25 @@ class LeaderboardQuery:
         for name, minimum, maximum in self.ranges:
             condition = RangeCondition(RANGE_COLUMNS[name], f"filter.{name}", minimum, maximum)
             parts.append(condition.conditions())
+        if self.coins is not None:
+            parts.append(([sql.SQL("s.coins && %s::text[]")], [list(self.coins)]))
+        if self.labels is not None:
+            parts.append(
+                (
+                    [
+                        sql.SQL(
+                            "(EXISTS (SELECT 1 FROM trader_label AS l WHERE l.trader_id = "
+                            "s.trader_id AND l.label = ANY(%s)) OR EXISTS (SELECT 1 FROM "
+                            "trader AS lt WHERE lt.id = s.trader_id AND lt.label = ANY(%s)))"
+                        )
+                    ],
+                    [list(self.labels), list(self.labels)],
+                )
+            )
+        if self.risk_levels is not None:
+            parts.append(([sql.SQL("s.risk_level = ANY(%s)")], [list(self.risk_levels)]))
+        if self.dominant_side is not None:
+            parts.append(([sql.SQL("s.dominant_side = %s")], [self.dominant_side]))
         return combine(parts)
 
 
@@ -151,10 +219,9 @@ async def leaderboard_count(context: Context, query: LeaderboardQuery) -> int:
     return int(rows[0][0])
 
 
-async def leaderboard_updated_at(context: Context, timeframe: str) -> datetime | None:
+async def leaderboard_updated_at(context: Context, board: str) -> datetime | None:
+    """When board ``board`` (a timeframe name or a fixed period key) was last computed."""
     rows = await fetch_rows(
-        context.pool,
-        "SELECT computed_at FROM leaderboard_state WHERE timeframe = %s",
-        (Timeframe(timeframe).value,),
+        context.pool, "SELECT computed_at FROM leaderboard_state WHERE timeframe = %s", (board,)
     )
     return rows[0][0] if rows else None

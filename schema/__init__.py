@@ -13,6 +13,7 @@ from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension, Vali
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from schema.access import AccessQuery
+from schema.analytics import AnalyticsQuery
 from schema.errors import add_codes, should_mask_error
 from schema.query import Query
 from schema.subscription import Subscription
@@ -53,9 +54,9 @@ async def _coded(results: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None
 
 
 @strawberry.type(name="Query", description=Query.__strawberry_definition__.description)  # type: ignore[attr-defined]
-class RootQuery(Query, AccessQuery):
-    """The root: the graph's ``Query`` and the caller's ``AccessQuery`` (what merge_types does,
-    keeping the description)."""
+class RootQuery(Query, AnalyticsQuery, AccessQuery):
+    """The root: the graph's ``Query``, the analytics views and the caller's ``AccessQuery``
+    (what merge_types does, keeping the description)."""
 
 
 def build_schema(extensions: Sequence[Callable[[], SchemaExtension]] = ()) -> strawberry.Schema:

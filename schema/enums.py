@@ -90,6 +90,77 @@ class LeaderboardOrderField(Enum):
         "WIN_RATE", description="Share of closed positions that won (none closed sorts last)."
     )
     LAST_TRADE_AT = strawberry.enum_value("LAST_TRADE_AT", description="Time of the last fill.")
+    FUNDING = strawberry.enum_value(
+        "FUNDING", description="Funding of positions closed in the window, USD."
+    )
+    ROI = strawberry.enum_value(
+        "ROI", description="ROI, a fraction (0.12 = 12%). Null sorts lowest."
+    )
+    CAPITAL = strawberry.enum_value("CAPITAL", description="ROI's capital base, USD.")
+    LONG_VOLUME = strawberry.enum_value(
+        "LONG_VOLUME", description="Notional traded on long positions, USD."
+    )
+    SHORT_VOLUME = strawberry.enum_value(
+        "SHORT_VOLUME", description="Notional traded on short positions, USD."
+    )
+    LONG_PNL = strawberry.enum_value(
+        "LONG_PNL", description="Net realized PnL of long positions, USD."
+    )
+    SHORT_PNL = strawberry.enum_value(
+        "SHORT_PNL", description="Net realized PnL of short positions, USD."
+    )
+    WINS = strawberry.enum_value("WINS", description="Winning closed positions.")
+    LOSSES = strawberry.enum_value("LOSSES", description="Losing (or breakeven) closed positions.")
+    PROFIT_FACTOR = strawberry.enum_value(
+        "PROFIT_FACTOR", description="Gross profit / gross loss. Null sorts lowest."
+    )
+    AVG_WIN = strawberry.enum_value(
+        "AVG_WIN", description="Mean net PnL of winning positions, USD. Null sorts lowest."
+    )
+    AVG_LOSS = strawberry.enum_value(
+        "AVG_LOSS", description="Mean net PnL of losing positions, USD. Null sorts lowest."
+    )
+    LARGEST_WIN = strawberry.enum_value(
+        "LARGEST_WIN", description="Best closed position, USD. Null sorts lowest."
+    )
+    LARGEST_LOSS = strawberry.enum_value(
+        "LARGEST_LOSS", description="Worst closed position, USD. Null sorts lowest."
+    )
+    SHARPE = strawberry.enum_value(
+        "SHARPE", description="Annualised Sharpe ratio of daily net PnL. Null sorts lowest."
+    )
+    SORTINO = strawberry.enum_value(
+        "SORTINO", description="Annualised Sortino ratio of daily net PnL. Null sorts lowest."
+    )
+    MAX_DRAWDOWN = strawberry.enum_value("MAX_DRAWDOWN", description="Maximum drawdown, USD.")
+    MAX_DRAWDOWN_PCT = strawberry.enum_value(
+        "MAX_DRAWDOWN_PCT",
+        description="Maximum drawdown, fraction of equity at the peak (0-1). Null sorts lowest.",
+    )
+    AVG_LEVERAGE = strawberry.enum_value(
+        "AVG_LEVERAGE",
+        description="Mean leverage of positions active in the window. Null sorts lowest.",
+    )
+    MAX_LEVERAGE = strawberry.enum_value(
+        "MAX_LEVERAGE",
+        description="Highest leverage of positions active in the window. Null sorts lowest.",
+    )
+    AVG_HOLD_SECONDS = strawberry.enum_value(
+        "AVG_HOLD_SECONDS",
+        description="Mean holding time of closed positions, seconds. Null sorts lowest.",
+    )
+    LIQUIDATION_COUNT = strawberry.enum_value(
+        "LIQUIDATION_COUNT", description="Liquidation fills in the window."
+    )
+    OPEN_POSITION_COUNT = strawberry.enum_value(
+        "OPEN_POSITION_COUNT", description="Positions open now."
+    )
+    OPEN_NOTIONAL = strawberry.enum_value(
+        "OPEN_NOTIONAL", description="Notional of the positions open now, USD."
+    )
+    RISK_SCORE = strawberry.enum_value(
+        "RISK_SCORE", description="Risk score, 0-100 (lower is safer)."
+    )
 
 
 @strawberry.enum(description="Fields positions can be ordered by.")
@@ -115,3 +186,17 @@ class PositionStatus(Enum):
     OPEN = strawberry.enum_value("OPEN", description="Open now.")
     CLOSED = strawberry.enum_value("CLOSED", description="Closed: kept as history.")
     ANY = strawberry.enum_value("ANY", description="Open or closed.")
+
+
+@strawberry.enum(description="How much risk a trader takes, from riskScore (docs/methodology.md).")
+class RiskLevel(Enum):
+    CONSERVATIVE = strawberry.enum_value("CONSERVATIVE", description="riskScore below 34.")
+    MODERATE = strawberry.enum_value("MODERATE", description="riskScore from 34 to below 67.")
+    AGGRESSIVE = strawberry.enum_value("AGGRESSIVE", description="riskScore 67 or more.")
+
+
+@strawberry.enum(description="A fixed leaderboard period, frozen when it ends (UTC).")
+class PeriodType(Enum):
+    DAILY = strawberry.enum_value("DAILY", description="A calendar day, key YYYY-MM-DD.")
+    WEEKLY = strawberry.enum_value("WEEKLY", description="An ISO week, key YYYY-Www.")
+    MONTHLY = strawberry.enum_value("MONTHLY", description="A calendar month, key YYYY-MM.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import strawberry
 from loaders.trade_filter import TradeFilterSpec
 from resolvers.context import Context
 from resolvers.errors import BadUserInputError
+from resolvers.leaderboard import RANGE_COLUMNS, LeaderboardQuery
 from resolvers.lookups import find_trader_ids
 from resolvers.positions import PositionQuery
 from schema.enums import (
@@ -17,6 +19,7 @@ from schema.enums import (
     OrderDirection,
     PositionOrderField,
     PositionStatus,
+    RiskLevel,
     Side,
     TradeAction,
 )
@@ -172,29 +175,127 @@ class LeaderboardFilter:
         default=None, description="Positions closed in the window."
     )
     win_rate: FloatRange | None = strawberry.field(default=None, description="Win rate, 0-1.")
+    funding: DecimalRange | None = strawberry.field(
+        default=None, description="Funding of positions closed in the window, USD."
+    )
+    roi: FloatRange | None = strawberry.field(
+        default=None, description="ROI, a fraction (0.12 = 12%)."
+    )
+    capital: DecimalRange | None = strawberry.field(
+        default=None, description="ROI's capital base, USD."
+    )
+    long_volume: DecimalRange | None = strawberry.field(
+        default=None, description="Notional traded on long positions, USD."
+    )
+    short_volume: DecimalRange | None = strawberry.field(
+        default=None, description="Notional traded on short positions, USD."
+    )
+    long_pnl: DecimalRange | None = strawberry.field(
+        default=None, description="Net realized PnL of long positions, USD."
+    )
+    short_pnl: DecimalRange | None = strawberry.field(
+        default=None, description="Net realized PnL of short positions, USD."
+    )
+    wins: IntRange | None = strawberry.field(default=None, description="Winning closed positions.")
+    losses: IntRange | None = strawberry.field(
+        default=None, description="Losing (or breakeven) closed positions."
+    )
+    profit_factor: FloatRange | None = strawberry.field(
+        default=None, description="Gross profit / gross loss."
+    )
+    avg_win: DecimalRange | None = strawberry.field(
+        default=None, description="Mean net PnL of winning positions, USD."
+    )
+    avg_loss: DecimalRange | None = strawberry.field(
+        default=None, description="Mean net PnL of losing positions, USD."
+    )
+    largest_win: DecimalRange | None = strawberry.field(
+        default=None, description="Best closed position, USD."
+    )
+    largest_loss: DecimalRange | None = strawberry.field(
+        default=None, description="Worst closed position, USD."
+    )
+    sharpe: FloatRange | None = strawberry.field(
+        default=None, description="Annualised Sharpe ratio of daily net PnL."
+    )
+    sortino: FloatRange | None = strawberry.field(
+        default=None, description="Annualised Sortino ratio of daily net PnL."
+    )
+    max_drawdown: DecimalRange | None = strawberry.field(
+        default=None, description="Maximum drawdown, USD."
+    )
+    max_drawdown_pct: FloatRange | None = strawberry.field(
+        default=None, description="Maximum drawdown, fraction of equity at the peak (0-1)."
+    )
+    avg_leverage: FloatRange | None = strawberry.field(
+        default=None, description="Mean leverage of positions active in the window."
+    )
+    max_leverage: FloatRange | None = strawberry.field(
+        default=None, description="Highest leverage of positions active in the window."
+    )
+    avg_hold_seconds: FloatRange | None = strawberry.field(
+        default=None, description="Mean holding time of closed positions, seconds."
+    )
+    liquidation_count: IntRange | None = strawberry.field(
+        default=None, description="Liquidation fills in the window."
+    )
+    open_position_count: IntRange | None = strawberry.field(
+        default=None, description="Positions open now."
+    )
+    open_notional: DecimalRange | None = strawberry.field(
+        default=None, description="Notional of the positions open now, USD."
+    )
+    risk_score: FloatRange | None = strawberry.field(
+        default=None, description="Risk score, 0-100 (lower is safer)."
+    )
     min_trades: int | None = strawberry.field(
         default=None, description="Shorthand for tradeCount: {min: N}."
     )
+    coins: list[str] | None = strawberry.field(
+        default=None,
+        description='Only traders who traded one of these coins in the window (e.g. ["BTC"]), '
+        "at most 100.",
+    )
+    labels: list[str] | None = strawberry.field(
+        default=None,
+        description="Only traders with one of these labels: their own label or a derived one "
+        "(WHALE, SMART_MONEY), at most 100.",
+    )
+    risk_levels: list[RiskLevel] | None = strawberry.field(
+        default=None, description="Only traders in these risk levels."
+    )
+    dominant_side: Side | None = strawberry.field(
+        default=None, description="Only traders whose volume leaned to this side."
+    )
 
     def ranges(self) -> tuple[tuple[str, object, object], ...]:
-        """(statistic, min, max) for each range given."""
+        """(statistic, min, max) for each range given, with the statistic's camelCase name."""
         given: list[tuple[str, object, object]] = []
-        for name, bounds in (
-            ("score", self.score),
-            ("netPnl", self.net_pnl),
-            ("realizedPnl", self.realized_pnl),
-            ("unrealizedPnl", self.unrealized_pnl),
-            ("volume", self.volume),
-            ("fees", self.fees),
-            ("tradeCount", self.trade_count),
-            ("closedPositionCount", self.closed_position_count),
-            ("winRate", self.win_rate),
-        ):
+        for name in RANGE_COLUMNS:
+            bounds = getattr(self, _snake(name))
             if bounds is not None and (bounds.min is not None or bounds.max is not None):
                 given.append((name, bounds.min, bounds.max))
         if self.min_trades is not None:
             given.append(("tradeCount", self.min_trades, None))
         return tuple(given)
+
+    def apply(self, query: LeaderboardQuery) -> LeaderboardQuery:
+        """``query`` narrowed by this filter."""
+        return replace(
+            query,
+            ranges=self.ranges(),
+            coins=coins_argument(self.coins, "filter.coins"),
+            labels=_list(self.labels, "filter.labels"),
+            risk_levels=_list(
+                [r.name for r in self.risk_levels] if self.risk_levels else None,
+                "filter.riskLevels",
+            ),
+            dominant_side=self.dominant_side.name if self.dominant_side else None,
+        )
+
+
+def _snake(camel: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
 
 
 @strawberry.input(description="How to order a leaderboard.")

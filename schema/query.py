@@ -8,12 +8,6 @@ import strawberry
 
 from resolvers.context import Context
 from resolvers.cursors import decode_node_id
-from resolvers.leaderboard import (
-    LeaderboardQuery,
-    leaderboard_count,
-    leaderboard_page,
-    leaderboard_updated_at,
-)
 from resolvers.lookups import find_trader
 from resolvers.markets import all_markets
 from resolvers.positions import positions_count, positions_page
@@ -21,9 +15,7 @@ from resolvers.trades import trades_count, trades_page
 from schema.access import LeaderboardPlanGate
 from schema.connection import After, Connection, PageSize, to_connection
 from schema.enums import (
-    LeaderboardOrderField,
     LeaderboardTier,
-    OrderDirection,
     PositionOrderField,
     Timeframe,
 )
@@ -35,48 +27,13 @@ from schema.inputs import (
     TradeFilter,
 )
 from schema.node import Node
-from schema.types.leaderboard import LeaderboardConnection, LeaderboardEntry
+from schema.types.leaderboard import LeaderboardConnection, board_connection
 from schema.types.market import Market
 from schema.types.position import Position
 from schema.types.trade import Trade
 from schema.types.trader import Trader
 
 Info = strawberry.Info[Context, None]
-
-
-async def resolve_leaderboard(
-    context: Context,
-    timeframe: Timeframe,
-    tier: LeaderboardTier,
-    board_filter: LeaderboardFilter | None,
-    order_by: LeaderboardOrder | None,
-    first: int,
-    after: str | None,
-) -> LeaderboardConnection:
-    """One page of a board: shared by the `leaderboard` query and `leaderboardUpdated`."""
-    order = order_by or LeaderboardOrder(
-        field=LeaderboardOrderField.RANK, direction=OrderDirection.ASC
-    )
-    query = LeaderboardQuery(
-        timeframe=timeframe.name,
-        tier=tier.name,
-        order_field=order.field.name,
-        descending=order.direction is OrderDirection.DESC,
-        first=first,
-        after=after,
-        ranges=board_filter.ranges() if board_filter else (),
-    )
-    page = await leaderboard_page(context, query)
-    connection = to_connection(
-        page, LeaderboardEntry.from_row, lambda: leaderboard_count(context, query)
-    )
-    return LeaderboardConnection(
-        edges=connection.edges,
-        page_info=connection.page_info,
-        _count=connection._count,
-        timeframe=timeframe,
-        _updated_at=lambda: leaderboard_updated_at(context, timeframe.name),
-    )
 
 
 @strawberry.type(description="Everything perpgraph serves, starting points of the graph.")
@@ -136,7 +93,8 @@ class Query:
             LeaderboardTier, strawberry.argument(description="Only entries of this tier.")
         ] = LeaderboardTier.ALL,
         filter: Annotated[
-            LeaderboardFilter | None, strawberry.argument(description="Range filters.")
+            LeaderboardFilter | None,
+            strawberry.argument(description="Range filters on every statistic, coins, labels."),
         ] = None,
         order_by: Annotated[
             LeaderboardOrder | None,
@@ -145,8 +103,8 @@ class Query:
         first: PageSize = 50,
         after: After = None,
     ) -> LeaderboardConnection:
-        return await resolve_leaderboard(
-            info.context, timeframe, tier, filter, order_by, first, after
+        return await board_connection(
+            info.context, timeframe.name, timeframe, tier, filter, order_by, first, after
         )
 
     @strawberry.field(description="Positions across all traders; open ones by default.")

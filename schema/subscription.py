@@ -186,15 +186,15 @@ class Subscription:
             int, strawberry.argument(description="How many of the best entries, 1-100.")
         ] = 10,
     ) -> AsyncGenerator[LeaderboardConnection, None]:
-        from schema.query import resolve_leaderboard
+        from schema.types.leaderboard import board_connection
 
         context = _live_context(info)
         assert context.feed is not None
         check_page_size(first)
         async for _ in leaderboard_updates(context.feed):
             context.fresh_loaders()
-            yield await resolve_leaderboard(
-                context, timeframe, LeaderboardTier.ALL, None, None, first, None
+            yield await board_connection(
+                context, timeframe.name, timeframe, LeaderboardTier.ALL, None, None, first, None
             )
 
     @strawberry.subscription(

@@ -7,9 +7,17 @@ from datetime import datetime
 
 import strawberry
 
-from resolvers.leaderboard import LeaderboardRow
-from schema.connection import Connection
-from schema.enums import LeaderboardTier, Timeframe
+from resolvers.context import Context
+from resolvers.leaderboard import (
+    LeaderboardQuery,
+    LeaderboardRow,
+    leaderboard_count,
+    leaderboard_page,
+    leaderboard_updated_at,
+)
+from schema.connection import Connection, to_connection
+from schema.enums import LeaderboardOrderField, LeaderboardTier, OrderDirection, Timeframe
+from schema.inputs import LeaderboardFilter, LeaderboardOrder
 from schema.types.stats import TraderStats
 from schema.types.trader import Trader
 
@@ -44,3 +52,41 @@ class LeaderboardConnection(Connection[LeaderboardEntry]):
     )
     async def updated_at(self) -> datetime | None:
         return await self._updated_at()
+
+
+async def board_connection(
+    context: Context,
+    board: str,
+    timeframe: Timeframe,
+    tier: LeaderboardTier,
+    filter: LeaderboardFilter | None,
+    order_by: LeaderboardOrder | None,
+    first: int,
+    after: str | None,
+) -> LeaderboardConnection:
+    """One page of board ``board`` (a timeframe name or a fixed period key), filtered and
+    ordered; by rank when no order is given."""
+    order = order_by or LeaderboardOrder(
+        field=LeaderboardOrderField.RANK, direction=OrderDirection.ASC
+    )
+    query = LeaderboardQuery(
+        timeframe=board,
+        tier=tier.name,
+        order_field=order.field.name,
+        descending=order.direction is OrderDirection.DESC,
+        first=first,
+        after=after,
+    )
+    if filter is not None:
+        query = filter.apply(query)
+    page = await leaderboard_page(context, query)
+    connection = to_connection(
+        page, LeaderboardEntry.from_row, lambda: leaderboard_count(context, query)
+    )
+    return LeaderboardConnection(
+        edges=connection.edges,
+        page_info=connection.page_info,
+        _count=connection._count,
+        timeframe=timeframe,
+        _updated_at=lambda: leaderboard_updated_at(context, board),
+    )

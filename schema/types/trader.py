@@ -53,6 +53,14 @@ class Trader(Node):
         )
 
     @strawberry.field(
+        description="Every label: the human `label` when known, then the derived ones "
+        "(WHALE, SMART_MONEY; docs/methodology.md gives the rules), recomputed with the boards."
+    )
+    async def labels(self, info: strawberry.Info[Context, None]) -> list[str]:
+        derived = await info.context.loaders.labels_by_trader.load(self._row.id)
+        return ([self._row.label] if self._row.label else []) + derived
+
+    @strawberry.field(
         description="Statistics over one window; null when the trader has no fill in it."
     )
     async def stats(

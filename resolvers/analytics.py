@@ -1,0 +1,623 @@
+"""The analytics views of the seeds (PerpsTracker, Nansen): market overview and screener, per-coin
+PnL board, positions summary, consistent / active traders, comparisons, period boards.
+
+Figures per window come from what the scoring job precomputed (``trader_stats``,
+``market_stats``, ``leaderboard_state``); views over open positions and recent trades read those
+tables directly, bounded by their indexes. docs/methodology.md defines every figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from db.periods import PeriodType, parse_period
+from db.query import fetch_rows
+from db.rows import PositionRow, TraderRow, TraderStatsRow, select_list
+from resolvers.context import Context
+from resolvers.cursors import check_page_size
+from resolvers.errors import BadUserInputError
+
+#: Long share of volume above which the overview calls the market bullish (below 1 - this:
+#: bearish).
+BULLISH_LONG_SHARE = 0.55
+ROLLING_BOARDS = ("DAY", "WEEK", "MONTH", "YEAR", "ALL_TIME")
+MAX_COMPARED = 5
+
+
+def period_key(period_type: str, name: str) -> str:
+    """The board key of a fixed period; BAD_USER_INPUT when ``name`` is malformed."""
+    try:
+        return parse_period(PeriodType(period_type), name.strip()).key
+    except ValueError as error:
+        raise BadUserInputError(
+            f"`period`: {name!r} is not a {period_type.lower()} period "
+            "(YYYY-MM-DD, YYYY-Www or YYYY-MM)",
+            argument="period",
+        ) from error
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodRow:
+    key: str
+    trader_count: int
+    computed_at: datetime
+
+
+async def period_boards(context: Context, period_type: str, first: int) -> list[PeriodRow]:
+    """The snapshotted periods of one type, newest first."""
+    check_page_size(first)
+    rows = await fetch_rows(
+        context.pool,
+        "SELECT timeframe, trader_count, computed_at FROM leaderboard_state "
+        "WHERE timeframe LIKE %s ORDER BY computed_at DESC, timeframe DESC LIMIT %s",
+        (f"{period_type}:%", first),
+    )
+    return [PeriodRow(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class CoinFigures:
+    coin: str
+    volume: Decimal
+    buy_volume: Decimal
+    sell_volume: Decimal
+    long_volume: Decimal
+    short_volume: Decimal
+    trade_count: int
+    trader_count: int
+    realized_pnl: Decimal
+    fees: Decimal
+    net_pnl: Decimal
+    liquidation_count: int
+
+
+_COIN_COLUMNS = (
+    "coin, volume, buy_volume, sell_volume, long_volume, short_volume, trade_count, "
+    "trader_count, realized_pnl, fees, net_pnl, liquidation_count"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    board: str
+    computed_at: datetime | None
+    trader_count: int
+    coins: list[CoinFigures]
+    avg_leverage: float | None
+    traders_by_board: dict[str, int]
+    trades_last_hour: int
+    traders_last_hour: int
+
+    def total(self, name: str) -> Any:
+        values = [getattr(coin, name) for coin in self.coins]
+        return sum(values, Decimal(0) if values and isinstance(values[0], Decimal) else 0)
+
+
+async def market_overview(context: Context, board: str) -> Overview:
+    """One board's market: per-coin figures (precomputed) and their totals."""
+    pool = context.pool
+    coins = await fetch_rows(
+        pool,
+        f"SELECT {_COIN_COLUMNS} FROM market_stats WHERE board = %s ORDER BY volume DESC, coin",
+        (board,),
+    )
+    states = await fetch_rows(
+        pool,
+        "SELECT timeframe, trader_count, computed_at FROM leaderboard_state "
+        "WHERE timeframe = ANY(%s)",
+        (list({board, *ROLLING_BOARDS}),),
+    )
+    by_board = {key: (count, computed_at) for key, count, computed_at in states}
+    leverage = await fetch_rows(
+        pool, "SELECT avg(avg_leverage) FROM trader_stats WHERE timeframe = %s", (board,)
+    )
+    recent = await fetch_rows(
+        pool,
+        "SELECT count(*), count(DISTINCT trader_id) FROM trade "
+        "WHERE timestamp > (SELECT max(timestamp) FROM trade) - interval '1 hour'",
+    )
+    count, computed_at = by_board.get(board, (0, None))
+    return Overview(
+        board=board,
+        computed_at=computed_at,
+        trader_count=count,
+        coins=[CoinFigures(*row) for row in coins],
+        avg_leverage=leverage[0][0],
+        traders_by_board={key: by_board[key][0] for key in ROLLING_BOARDS if key in by_board},
+        trades_last_hour=int(recent[0][0]),
+        traders_last_hour=int(recent[0][1]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenerRow:
+    figures: CoinFigures
+    mark_price: Decimal | None
+    funding_rate: float | None
+    open_interest: Decimal | None
+    long_accounts: int
+    short_accounts: int
+    long_notional: Decimal
+    short_notional: Decimal
+    smart_money_net_flow: Decimal
+
+
+SCREENER_ORDER = {
+    "VOLUME": "s.volume",
+    "TRADER_COUNT": "s.trader_count",
+    "OPEN_INTEREST": "coalesce(m.open_interest, 0)",
+    "NET_FLOW": "s.buy_volume - s.sell_volume",
+    "SMART_MONEY_NET_FLOW": "coalesce(f.net_flow, 0)",
+    "FUNDING_RATE": "coalesce(m.funding_rate, 0)",
+}
+
+
+async def market_screener(
+    context: Context, board: str, since: datetime | None, order: str, descending: bool
+) -> list[ScreenerRow]:
+    """Every coin traded on a board with its market context, open-position book and the net
+    flow (buy - sell notional) of SMART_MONEY traders since ``since``."""
+    order_by = SCREENER_ORDER[order] + (" DESC" if descending else " ASC")
+    rows = await fetch_rows(
+        context.pool,
+        f"""
+        SELECT {", ".join("s." + c.strip() for c in _COIN_COLUMNS.split(","))},
+               m.mark_price, m.funding_rate, m.open_interest,
+               coalesce(b.long_accounts, 0), coalesce(b.short_accounts, 0),
+               coalesce(b.long_notional, 0), coalesce(b.short_notional, 0),
+               coalesce(f.net_flow, 0)
+        FROM market_stats AS s
+        JOIN market AS m USING (coin)
+        LEFT JOIN (
+            SELECT coin,
+                   count(DISTINCT trader_id) FILTER (WHERE side = 'LONG') AS long_accounts,
+                   count(DISTINCT trader_id) FILTER (WHERE side = 'SHORT') AS short_accounts,
+                   coalesce(sum(notional) FILTER (WHERE side = 'LONG'), 0) AS long_notional,
+                   coalesce(sum(notional) FILTER (WHERE side = 'SHORT'), 0) AS short_notional
+            FROM position WHERE closed_at IS NULL GROUP BY coin
+        ) AS b USING (coin)
+        LEFT JOIN (
+            SELECT t.coin,
+                   sum(CASE t.direction WHEN 'BUY' THEN t.notional ELSE -t.notional END)
+                       AS net_flow
+            FROM trader_label AS l
+            JOIN trade AS t ON t.trader_id = l.trader_id
+            WHERE l.label = 'SMART_MONEY' AND (%s::timestamptz IS NULL OR t.timestamp > %s)
+            GROUP BY t.coin
+        ) AS f USING (coin)
+        WHERE s.board = %s
+        ORDER BY {order_by}, s.coin
+        """,
+        (since, since, board),
+    )
+    return [ScreenerRow(CoinFigures(*row[:12]), *row[12:]) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class CoinTraderRow:
+    trader: TraderRow
+    realized_pnl: Decimal
+    fees: Decimal
+    net_pnl: Decimal
+    unrealized_pnl: Decimal
+    total_pnl: Decimal
+    volume: Decimal
+    trade_count: int
+
+
+async def coin_pnl_leaderboard(
+    context: Context, coin: str, since: datetime | None, first: int
+) -> list[CoinTraderRow]:
+    """Traders of one coin by total PnL (net realized in the window + unrealized now), best
+    first; ties to the trader seen first. Read from the coin's trades at request time."""
+    check_page_size(first)
+    rows = await fetch_rows(
+        context.pool,
+        f"""
+        WITH realized AS (
+            SELECT trader_id, sum(coalesce(realized_pnl, 0)) AS realized_pnl,
+                   sum(coalesce(fee, 0)) AS fees, sum(notional) AS volume, count(*) AS trades
+            FROM trade WHERE coin = %s AND (%s::timestamptz IS NULL OR timestamp > %s)
+            GROUP BY trader_id
+        ),
+        open AS (
+            SELECT trader_id, coalesce(unrealized_pnl, 0) AS unrealized_pnl
+            FROM position WHERE coin = %s AND closed_at IS NULL
+        )
+        SELECT {select_list(TraderRow, "t").as_string()},
+               coalesce(r.realized_pnl, 0), coalesce(r.fees, 0),
+               coalesce(r.realized_pnl - r.fees, 0), coalesce(o.unrealized_pnl, 0),
+               coalesce(r.realized_pnl - r.fees, 0) + coalesce(o.unrealized_pnl, 0) AS total,
+               coalesce(r.volume, 0), coalesce(r.trades, 0)
+        FROM realized AS r FULL JOIN open AS o USING (trader_id)
+        JOIN trader AS t ON t.id = trader_id
+        ORDER BY total DESC, t.id
+        LIMIT %s
+        """,
+        (coin, since, since, coin, first),
+    )
+    width = len(TraderRow.__dataclass_fields__)
+    return [CoinTraderRow(TraderRow.from_row(row[:width]), *row[width:]) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class PositionsSummaryRow:
+    coin: str | None
+    position_count: int
+    trader_count: int
+    notional: Decimal
+    unrealized_pnl: Decimal
+    avg_leverage: float | None
+    long_count: int
+    short_count: int
+    long_notional: Decimal
+    short_notional: Decimal
+    long_pnl: Decimal
+    short_pnl: Decimal
+    profitable_count: int
+    losing_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class TraderExposureRow:
+    trader: TraderRow
+    position_count: int
+    notional: Decimal
+    unrealized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PositionsSummary:
+    total: PositionsSummaryRow
+    by_market: list[PositionsSummaryRow]
+    largest: list[PositionRow]
+    most_profitable: list[PositionRow]
+    least_profitable: list[PositionRow]
+    top_traders: list[TraderExposureRow]
+
+
+_SUMMARY_COLUMNS = """
+    count(*), count(DISTINCT trader_id), coalesce(sum(notional), 0),
+    coalesce(sum(coalesce(unrealized_pnl, 0)), 0), avg(leverage),
+    count(*) FILTER (WHERE side = 'LONG'), count(*) FILTER (WHERE side = 'SHORT'),
+    coalesce(sum(notional) FILTER (WHERE side = 'LONG'), 0),
+    coalesce(sum(notional) FILTER (WHERE side = 'SHORT'), 0),
+    coalesce(sum(unrealized_pnl) FILTER (WHERE side = 'LONG'), 0),
+    coalesce(sum(unrealized_pnl) FILTER (WHERE side = 'SHORT'), 0),
+    count(*) FILTER (WHERE unrealized_pnl > 0), count(*) FILTER (WHERE unrealized_pnl < 0)
+"""
+
+
+async def positions_summary(
+    context: Context,
+    coins: tuple[str, ...] | None,
+    side: str | None,
+    top: int,
+    min_notional: Decimal | None = None,
+    unrealized_pnl: tuple[Decimal | None, Decimal | None] = (None, None),
+) -> PositionsSummary:
+    """Open positions in aggregate (PerpsTracker's positions/summary and positions/all stats),
+    narrowed by market, side, minimum notional and an inclusive unrealized PnL range."""
+    if not 1 <= top <= 20:
+        raise BadUserInputError("`top` must be between 1 and 20", argument="top")
+    low, high = unrealized_pnl
+    if low is not None and high is not None and low > high:
+        raise BadUserInputError(
+            f"`unrealizedPnl`: min ({low}) is greater than max ({high})", argument="unrealizedPnl"
+        )
+    where = "closed_at IS NULL AND (%s::text[] IS NULL OR coin = ANY(%s)) "
+    where += "AND (%s::text IS NULL OR side = %s) AND (%s::numeric IS NULL OR notional >= %s) "
+    where += "AND (%s::numeric IS NULL OR coalesce(unrealized_pnl, 0) >= %s) "
+    where += "AND (%s::numeric IS NULL OR coalesce(unrealized_pnl, 0) <= %s)"
+    params: list[Any] = [list(coins) if coins else None] * 2 + [side, side]
+    params += [min_notional, min_notional, low, low, high, high]
+    pool = context.pool
+    total = await fetch_rows(
+        pool,
+        f"SELECT NULL::text, {_SUMMARY_COLUMNS} FROM position WHERE {where}",
+        params,
+    )
+    by_market = await fetch_rows(
+        pool,
+        f"SELECT coin, {_SUMMARY_COLUMNS} FROM position WHERE {where} "
+        "GROUP BY coin ORDER BY 4 DESC, coin",
+        params,
+    )
+    columns = select_list(PositionRow, "p").as_string()
+
+    async def positions(order: str) -> list[PositionRow]:
+        rows = await fetch_rows(
+            pool,
+            f"SELECT {columns} FROM position AS p WHERE {where} ORDER BY {order}, p.id LIMIT %s",
+            [*params, top],
+        )
+        return [PositionRow.from_row(row) for row in rows]
+
+    largest = await positions("p.notional DESC")
+    best = await positions("coalesce(p.unrealized_pnl, 0) DESC")
+    worst = await positions("coalesce(p.unrealized_pnl, 0) ASC")
+    traders = await fetch_rows(
+        pool,
+        f"SELECT {select_list(TraderRow, 't').as_string()}, e.n, e.notional, e.pnl "
+        "FROM (SELECT trader_id, count(*) AS n, sum(notional) AS notional, "
+        f"sum(coalesce(unrealized_pnl, 0)) AS pnl FROM position WHERE {where} "
+        "GROUP BY trader_id) AS e JOIN trader AS t ON t.id = e.trader_id "
+        "ORDER BY e.notional DESC, t.id LIMIT %s",
+        [*params, top],
+    )
+    width = len(TraderRow.__dataclass_fields__)
+    return PositionsSummary(
+        total=PositionsSummaryRow(*total[0]),
+        by_market=[PositionsSummaryRow(*row) for row in by_market],
+        largest=largest,
+        most_profitable=best,
+        least_profitable=worst,
+        top_traders=[
+            TraderExposureRow(TraderRow.from_row(row[:width]), *row[width:]) for row in traders
+        ],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidationStats:
+    count: int
+    volume: Decimal
+    losses: Decimal
+    trader_count: int
+
+
+async def liquidation_stats(
+    context: Context, coins: tuple[str, ...] | None, until: datetime | None
+) -> LiquidationStats:
+    """Liquidation fills in the 24 hours before ``until`` (the latest fill when None)."""
+    rows = await fetch_rows(
+        context.pool,
+        """
+        WITH bound AS (SELECT coalesce(%s::timestamptz, (SELECT max(timestamp) FROM trade)) AS t)
+        SELECT count(*), coalesce(sum(notional), 0),
+               coalesce(-sum(least(coalesce(realized_pnl, 0) - coalesce(fee, 0), 0)), 0),
+               count(DISTINCT trader_id)
+        FROM trade, bound
+        WHERE is_liquidation AND timestamp > bound.t - interval '24 hours'
+          AND timestamp <= bound.t AND (%s::text[] IS NULL OR coin = ANY(%s))
+        """,
+        (until, list(coins) if coins else None, list(coins) if coins else None),
+    )
+    return LiquidationStats(*rows[0])
+
+
+async def board_stats(context: Context, trader_ids: list[int], board: str) -> list[Any]:
+    """Each trader's statistics on one board (None when not on it), in the order given."""
+    rows = await fetch_rows(
+        context.pool,
+        f"SELECT {select_list(TraderStatsRow, 's').as_string()} FROM trader_stats AS s "
+        "WHERE s.timeframe = %s AND s.trader_id = ANY(%s)",
+        (board, trader_ids),
+    )
+    found = {row[0]: TraderStatsRow.from_row(row) for row in rows}
+    return [found.get(trader_id) for trader_id in trader_ids]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistentRow:
+    trader: TraderRow
+    average_rank: float
+    average_score: float
+    boards: list[TraderStatsRow]
+
+
+async def consistent_traders(
+    context: Context, boards: tuple[str, ...], top: int, first: int
+) -> list[ConsistentRow]:
+    """Traders ranked within ``top`` on every board of ``boards``, by average rank."""
+    check_page_size(first)
+    stats = select_list(TraderStatsRow, "s").as_string()
+    rows = await fetch_rows(
+        context.pool,
+        f"""
+        WITH present AS (
+            SELECT trader_id, avg(rank)::float8 AS average_rank,
+                   avg(score)::float8 AS average_score
+            FROM trader_stats
+            WHERE timeframe = ANY(%s) AND rank <= %s
+            GROUP BY trader_id HAVING count(*) = %s
+            ORDER BY average_rank, average_score DESC, trader_id
+            LIMIT %s
+        )
+        SELECT p.average_rank, p.average_score, {stats}
+        FROM present AS p JOIN trader_stats AS s USING (trader_id)
+        WHERE s.timeframe = ANY(%s)
+        ORDER BY p.average_rank, p.average_score DESC, p.trader_id,
+                 array_position(%s, s.timeframe)
+        """,
+        (list(boards), top, len(boards), first, list(boards), list(boards)),
+    )
+    stats_rows = [TraderStatsRow.from_row(row[2:]) for row in rows]
+    trader_ids = list(dict.fromkeys(s.trader_id for s in stats_rows))
+    traders = await context.loaders.trader_by_id.load_many(trader_ids)
+    grouped: dict[int, ConsistentRow] = {}
+    for trader in traders:
+        assert trader is not None
+        grouped[trader.id] = ConsistentRow(trader, 0.0, 0.0, [])
+    for row, stats_row in zip(rows, stats_rows, strict=True):
+        entry = grouped[stats_row.trader_id]
+        grouped[stats_row.trader_id] = ConsistentRow(
+            entry.trader, row[0], row[1], [*entry.boards, stats_row]
+        )
+    return list(grouped.values())
+
+
+@dataclass(frozen=True, slots=True)
+class AppearanceRow:
+    trader: TraderRow
+    daily: int
+    weekly: int
+    monthly: int
+    best_rank: int
+    latest_net_pnl: Decimal
+
+
+async def snapshot_frequency(
+    context: Context, top: int, min_appearances: int, first: int
+) -> list[AppearanceRow]:
+    """Traders by how many fixed-period boards they ranked within ``top`` on."""
+    check_page_size(first)
+    rows = await fetch_rows(
+        context.pool,
+        f"""
+        SELECT {select_list(TraderRow, "t").as_string()}, a.daily, a.weekly, a.monthly,
+               a.best_rank, a.latest_net_pnl
+        FROM (
+            SELECT trader_id,
+                   count(*) FILTER (WHERE timeframe LIKE 'DAILY:%%') AS daily,
+                   count(*) FILTER (WHERE timeframe LIKE 'WEEKLY:%%') AS weekly,
+                   count(*) FILTER (WHERE timeframe LIKE 'MONTHLY:%%') AS monthly,
+                   min(rank) AS best_rank,
+                   (array_agg(net_pnl ORDER BY computed_at DESC))[1] AS latest_net_pnl
+            FROM trader_stats WHERE timeframe LIKE '%%:%%' AND rank <= %s
+            GROUP BY trader_id HAVING count(*) >= %s
+        ) AS a JOIN trader AS t ON t.id = a.trader_id
+        ORDER BY a.daily + a.weekly + a.monthly DESC, a.best_rank, t.id
+        LIMIT %s
+        """,
+        (top, min_appearances, first),
+    )
+    width = len(TraderRow.__dataclass_fields__)
+    return [AppearanceRow(TraderRow.from_row(row[:width]), *row[width:]) for row in rows]
+
+
+async def new_entrants(
+    context: Context, period_type: str, top: int, first: int
+) -> tuple[str | None, int, list[TraderStatsRow]]:
+    """Traders within ``top`` of the latest period's board who were within ``top`` of no
+    earlier period of the same type: (latest period key, periods compared, entries by rank)."""
+    check_page_size(first)
+    latest = await period_boards(context, period_type, 100)
+    if not latest:
+        return None, 0, []
+    key = latest[0].key
+    rows = await fetch_rows(
+        context.pool,
+        f"""
+        SELECT {select_list(TraderStatsRow, "s").as_string()} FROM trader_stats AS s
+        WHERE s.timeframe = %s AND s.rank <= %s AND NOT EXISTS (
+            SELECT 1 FROM trader_stats AS e
+            WHERE e.trader_id = s.trader_id AND e.timeframe LIKE %s AND e.timeframe <> %s
+              AND e.rank <= %s)
+        ORDER BY s.rank LIMIT %s
+        """,
+        (key, top, f"{period_type}:%", key, top, first),
+    )
+    count = await fetch_rows(
+        context.pool,
+        "SELECT count(*) FROM leaderboard_state WHERE timeframe LIKE %s AND timeframe <> %s",
+        (f"{period_type}:%", key),
+    )
+    return key, int(count[0][0]), [TraderStatsRow.from_row(row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ChartPositionRow:
+    position: PositionRow
+    rank: int
+    score: float
+
+
+async def chart_positions(
+    context: Context, coin: str, board: str, max_rank: int
+) -> list[ChartPositionRow]:
+    """Open positions in ``coin`` of the traders ranked within ``max_rank`` on ``board``."""
+    if not 1 <= max_rank <= 500:
+        raise BadUserInputError("`maxRank` must be between 1 and 500", argument="maxRank")
+    rows = await fetch_rows(
+        context.pool,
+        f"""
+        SELECT {select_list(PositionRow, "p").as_string()}, s.rank, s.score
+        FROM trader_stats AS s
+        JOIN position AS p ON p.trader_id = s.trader_id AND p.coin = %s AND p.closed_at IS NULL
+        WHERE s.timeframe = %s AND s.rank <= %s
+        ORDER BY s.rank
+        """,
+        (coin, board, max_rank),
+    )
+    width = len(PositionRow.__dataclass_fields__)
+    return [ChartPositionRow(PositionRow.from_row(row[:width]), *row[width:]) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedSummary:
+    closed_position_count: int
+    wins: int
+    losses: int
+    realized_pnl: Decimal
+    fees: Decimal
+    funding: Decimal
+    net_pnl: Decimal
+    volume: Decimal
+
+
+async def closed_position_summary(
+    context: Context, trader_id: int, since: datetime | None
+) -> ClosedSummary:
+    """A trader's closed positions in aggregate (PerpsTracker's trader history summary)."""
+    rows = await fetch_rows(
+        context.pool,
+        """
+        SELECT count(*),
+               count(*) FILTER (WHERE realized_pnl - fees + funding > 0),
+               count(*) FILTER (WHERE realized_pnl - fees + funding <= 0),
+               coalesce(sum(realized_pnl), 0), coalesce(sum(fees), 0), coalesce(sum(funding), 0),
+               coalesce(sum(realized_pnl - fees + funding), 0),
+               coalesce(sum(exit_notional + closed_size * entry_price), 0)
+        FROM position
+        WHERE trader_id = %s AND closed_at IS NOT NULL
+          AND (%s::timestamptz IS NULL OR closed_at > %s)
+        """,
+        (trader_id, since, since),
+    )
+    return ClosedSummary(*rows[0])
+
+
+def window_start(board: str, as_of: datetime | None) -> datetime | None:
+    """Where a rolling window starts, given when its board was computed."""
+    lengths = {"DAY": 1, "WEEK": 7, "MONTH": 30, "YEAR": 365}
+    if as_of is None or board not in lengths:
+        return None
+    return as_of - timedelta(days=lengths[board])
+
+
+async def recent_positions(
+    context: Context, first: int
+) -> tuple[list[PositionRow], list[PositionRow]]:
+    """The most recently opened positions still open, and the most recently closed ones."""
+    if not 1 <= first <= 50:
+        raise BadUserInputError("`first` must be between 1 and 50", argument="first")
+    columns = select_list(PositionRow, "p").as_string()
+    opened = await fetch_rows(
+        context.pool,
+        f"SELECT {columns} FROM position AS p WHERE p.closed_at IS NULL "
+        "ORDER BY p.opened_at DESC, p.id DESC LIMIT %s",
+        (first,),
+    )
+    closed = await fetch_rows(
+        context.pool,
+        f"SELECT {columns} FROM position AS p WHERE p.closed_at IS NOT NULL "
+        "ORDER BY p.closed_at DESC, p.id DESC LIMIT %s",
+        (first,),
+    )
+    return [PositionRow.from_row(r) for r in opened], [PositionRow.from_row(r) for r in closed]
+
+
+async def top_trader_ids(context: Context, board: str, max_rank: int) -> tuple[int, ...]:
+    """The traders ranked within ``max_rank`` on ``board``."""
+    if not 1 <= max_rank <= 100:
+        raise BadUserInputError("`maxRank` must be between 1 and 100", argument="maxRank")
+    rows = await fetch_rows(
+        context.pool,
+        "SELECT trader_id FROM trader_stats WHERE timeframe = %s AND rank <= %s ORDER BY rank",
+        (board, max_rank),
+    )
+    return tuple(sorted(row[0] for row in rows))
