@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +57,9 @@ def _settings(host: str | None = None, port: int | None = None) -> Settings:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # pgserver looks up a per-user runtime directory it does not need; without
+    # XDG_RUNTIME_DIR (containers, CI) platformdirs warns on every start.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     # pgserver and alembic narrate every start and migration step at INFO; their warnings
     # and errors still show.
     for chatty in ("pgserver", "alembic"):
