@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
