@@ -534,6 +534,8 @@ async def _write_positions(connection: AsyncConnection, positions: list[OpenPosi
                 FROM position_update AS u JOIN market AS m ON m.coin = u.coin
                 """
             )
+            # Emptied here too, not only at commit: several batches may share a transaction.
+            await cursor.execute("TRUNCATE position_update")
 
 
 async def _copy_rows(cursor: AsyncCursor[Any], table: str, rows: list[tuple[object, ...]]) -> None:

@@ -21,12 +21,18 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from db.hub import LEADERBOARD_CHANNEL, TRADES_CHANNEL, Hub, SubscriberOverflowError
+from db.hub import (
+    LEADERBOARD_CHANNEL,
+    TRADES_CHANNEL,
+    Hub,
+    HubClosedError,
+    SubscriberOverflowError,
+    Subscription,
+)
 from db.query import fetch_rows
 from db.rows import PositionRow, TradeRow, TraderRow, select_list
 from loaders.trade_filter import TradeFilterSpec
@@ -244,23 +250,35 @@ class EventFeed:
             if len(batch) < LOAD_BATCH:
                 return
 
-    async def _follow_trades(self, subscription: Any) -> None:
+    async def _follow_trades(self, first: Subscription) -> None:
+        """Catch up on every wake-up. If the feed falls behind the hub, or a load fails, it
+        subscribes again and catches up: every catch-up reloads from the last id seen, so
+        nothing is lost either way."""
+        subscription: Subscription | None = first
+        missed = False
         while True:
+            if subscription is None:
+                try:
+                    subscription = self.hub.subscribe(TRADES_CHANNEL)
+                except HubClosedError:
+                    return
             try:
                 async with subscription:
+                    if missed:
+                        await self.catch_up()
+                        missed = False
                     async for _ in subscription:
                         await self.catch_up()
-                return
+                return  # the hub stopped
             except SubscriberOverflowError:
-                # The feed itself fell behind the hub: nothing is lost, since every wake-up
-                # reloads from the last id seen. Subscribe again and catch up.
-                subscription = self.hub.subscribe(TRADES_CHANNEL)
-                await self.catch_up()
+                log.info("the live feed fell behind; catching up from trade %d", self.last_id)
             except Exception:
                 log.exception("the live feed failed to load events; retrying in 1 s")
                 await asyncio.sleep(1)
+            subscription = None
+            missed = True
 
-    async def _follow_boards(self, subscription: Any) -> None:
+    async def _follow_boards(self, subscription: Subscription) -> None:
         async with subscription:
             async for _ in subscription:
                 # A recomputation, or a reconnection after which one may have been missed.

@@ -199,3 +199,17 @@ async def test_public_ids_are_random_unique_and_not_in_first_seen_order(market_u
     numbers = [int(p[1:]) for p in public_ids]
     assert numbers != sorted(numbers)
     await connection.close()
+
+
+async def test_several_batches_in_one_transaction(market_url: str) -> None:
+    # given a caller that groups batches in its own transaction
+    connection = await connect(market_url)
+    async with connection.transaction():
+        for start in range(0, len(LIFE_OF_TWO_POSITIONS), 2):
+            await write_fills(
+                connection, LIFE_OF_TWO_POSITIONS[start : start + 2], source="unit", checkpoint="x"
+            )
+    # then every batch is written once, as if each had committed alone
+    assert await _count(market_url, "trade") == 5
+    assert await _count(market_url, "position") == 2
+    await connection.close()
