@@ -29,6 +29,7 @@ from tenacity import (
 
 from ingest.hyperliquid.errors import HyperliquidFormatError, decode_json
 from ingest.hyperliquid.fills import HyperliquidFill, parse_user_fills
+from ingest.hyperliquid.funding import FundingPayment, parse_user_funding
 from ingest.hyperliquid.meta import AssetContext, parse_meta_and_asset_ctxs
 from ingest.hyperliquid.state import AccountState, parse_clearinghouse_state
 
@@ -123,6 +124,26 @@ class InfoClient:
                 return
             yield page
             last_ms = start_ms = newest
+
+    async def user_funding(self, user: str, since: datetime) -> list[FundingPayment]:
+        """``user``'s funding payments from ``since`` on, oldest first, paged like fills."""
+        payments: list[FundingPayment] = []
+        start_ms = int(since.timestamp() * 1000)
+        last_ms: int | None = None
+        while True:
+            body: dict[str, object] = {"type": "userFunding", "user": user, "startTime": start_ms}
+            page = parse_user_funding(await self.post(body, weight=INFO_WEIGHT), user=user)
+            newest = max((_ms(p.time) for p in page), default=None)
+            if newest is None or (last_ms is not None and newest <= last_ms):
+                return payments
+            payments.extend(
+                p for p in page if last_ms is None or p.time.timestamp() * 1000 > last_ms
+            )
+            last_ms = start_ms = newest
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 __all__ = ["HyperliquidFormatError", "InfoClient"]

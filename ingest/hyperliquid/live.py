@@ -45,7 +45,7 @@ from ingest.hyperliquid.fills import VENUE
 from ingest.hyperliquid.info import InfoClient
 from ingest.hyperliquid.ws import AllMidsUpdate, PublicTrades, parse_ws_message
 from ingest.replay import HYPERLIQUID_PRICE_DECIMALS
-from ingest.venue_state import apply_asset_contexts, apply_mids, reconcile_account
+from ingest.venue_state import apply_asset_contexts, apply_mids, reconcile_account, store_funding
 from ingest.writer import known_markets, read_checkpoint, write_fills
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class LiveCounters:
     traders_backfilled: int = 0
     refreshes_queued: int = 0
     fills_written: int = 0
+    funding_written: int = 0
     pages_rejected: int = 0
     marks_refreshes: int = 0
     mids_updates: int = 0
@@ -244,7 +245,22 @@ class LiveIngester:
             await self._write_page(connection, source, page)
         state = await self.info.clearinghouse_state(user)
         await reconcile_account(connection, VENUE, state)
+        await self._backfill_funding(connection, user)
         self.counters.traders_backfilled += 1
+
+    async def _backfill_funding(self, connection: psycopg.AsyncConnection, user: str) -> None:
+        """Store ``user``'s funding payments since the last one stored (net PnL includes them)."""
+        cursor = await connection.execute(
+            "SELECT max(f.time) FROM funding_payment AS f JOIN trader AS t ON t.id = f.trader_id "
+            "WHERE t.venue = %s AND t.address = %s",
+            (VENUE, user.lower()),
+        )
+        row = await cursor.fetchone()
+        since = row[0] if row is not None and row[0] is not None else self.settings.backfill_since
+        payments = await self.info.user_funding(user, since)
+        self.counters.funding_written += await store_funding(
+            connection, VENUE, user.lower(), payments
+        )
 
     async def _write_page(
         self, connection: psycopg.AsyncConnection, source: str, page: list[Any]

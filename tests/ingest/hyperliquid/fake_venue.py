@@ -41,6 +41,8 @@ FILLS = {
 }
 STATE_08C14B = "clearinghouse_state_08c14b_2026-10-02.json"
 META = "meta_and_asset_ctxs_2026-02-06.json"
+FUNDING = "user_funding_b7b6f3_2023-04-20_to_2023-05-05.json"
+FUNDING_MOVED_TO_MS = 1_790_000_000_000  # 2026-09-22
 
 
 @dataclass
@@ -65,7 +67,20 @@ class FakeVenue:
                 self._throttled = True
                 return Response(status_code=429)
             return JSONResponse(self._fills(str(body["user"]).lower(), int(body["startTime"])))
+        if kind == "userFunding":
+            return JSONResponse(self._funding(str(body["user"]).lower(), int(body["startTime"])))
         return JSONResponse({"error": f"unknown type {kind}"}, status_code=422)
+
+    def _funding(self, user: str, start_ms: int) -> list[dict[str, Any]]:
+        """The recorded payments (another account's, from 2023) stand in for 08c14b's, moved
+        to the week of 08c14b's fills."""
+        if user != USER_08C14B:
+            return []
+        payments = sorted(copy.deepcopy(load(FUNDING)), key=lambda p: p["time"])
+        shift = FUNDING_MOVED_TO_MS - payments[0]["time"]
+        for payment in payments:
+            payment["time"] += shift
+        return [p for p in payments if p["time"] >= start_ms][: self.page_size]
 
     def _fills(self, user: str, start_ms: int) -> list[dict[str, Any]]:
         if user not in FILLS:

@@ -14,6 +14,7 @@ from ingest.hyperliquid.live import LiveIngester, LiveSettings
 from tests.ingest.hyperliquid.fake_venue import (
     DROP,
     FILLS,
+    FUNDING,
     PAUSE,
     USER_08C14B,
     USER_109A42,
@@ -99,6 +100,9 @@ async def test_discovers_backfills_and_reconciles_through_drops_and_bad_messages
     pages = [r for r in venue.requests if r["type"] == "userFillsByTime"]
     assert len(pages) >= 6  # 3 pages of 08c14b, 1 of 109a42, the empty ends, the 429
     assert info.retries >= 1
+    # and 08c14b's funding payments were stored once each, across pages
+    assert _count(empty_url, "SELECT count(*) FROM funding_payment") == len(load(FUNDING)) == 218
+    assert counters.funding_written == 218
     # and the venue's account snapshot reconciled 08c14b's open positions
     assert _count(empty_url, "SELECT count(*) FROM position WHERE closed_at IS NULL") == 10
     # and the junk was counted with reasons, the drop reconnected, and mids and marks stored
