@@ -543,8 +543,18 @@ async def _write_positions(connection: AsyncConnection, positions: list[OpenPosi
             )
 
 
+_POSITION_TYPES = (
+    "int8", "int8", "text", "text", "numeric", "numeric", "numeric", "numeric", "numeric",
+    "numeric", "numeric", "float8", "int4", "timestamptz", "timestamptz", "timestamptz",
+)  # fmt: skip
+
+
 async def _copy_rows(cursor: AsyncCursor[Any], table: str, rows: list[tuple[object, ...]]) -> None:
-    async with cursor.copy(f"COPY {table} ({_POSITION_COLUMNS}) FROM STDIN") as copy:
+    """Binary COPY, as for trades: no text formatting and parsing of every number."""
+    async with cursor.copy(
+        f"COPY {table} ({_POSITION_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(_POSITION_TYPES)
         for row in rows:
             await copy.write_row(row)
 
