@@ -6,7 +6,7 @@ COPY, positions, checkpoint, NOTIFY) and times that; then moves every mark by 1 
 ``update_marks`` over all open positions (one set-wise statement for markets, one for
 positions). Ends with one JSON line.
 
-    .venv/bin/python -m bench.ingest [--traders 20000] [--fills 2000000] [--batch-size 20000]
+    .venv/bin/python -m bench.ingest [--traders 20000] [--fills 2000000] [--batch-size 100000]
 
 (run as a module from the repository root: as a script, ``bench/`` would come first on the
 import path and this file would hide the ``ingest`` package).
@@ -120,7 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--traders", type=int, default=20_000)
     parser.add_argument("--fills", type=int, default=2_000_000)
-    parser.add_argument("--batch-size", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     figures = asyncio.run(run(args.traders, args.fills, args.batch_size, args.seed))

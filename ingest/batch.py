@@ -91,7 +91,7 @@ class History:
     last_fill_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ is slower, one per fill
 class FoldedFill:
     """One fill after the fold: the positions it left open and closed, and what it did."""
 

@@ -35,7 +35,13 @@ class Direction(StrEnum):
     @property
     def opens(self) -> Side:
         """The side a fill in this direction opens or adds to."""
-        return Side.LONG if self is Direction.BUY else Side.SHORT
+        # Module constants, not ``Side.LONG``: enum member lookups are slow on the fold's path.
+        return _LONG if self is _BUY else _SHORT
+
+
+_LONG = Side.LONG
+_SHORT = Side.SHORT
+_BUY = Direction.BUY
 
 
 class Action(StrEnum):
@@ -101,7 +107,7 @@ class PositionState:
 
     @property
     def signed_size(self) -> Decimal:
-        return self.size if self.side is Side.LONG else -self.size
+        return self.size if self.side is _LONG else -self.size
 
     @property
     def exit_price(self) -> Decimal | None:

@@ -99,7 +99,8 @@ async def revalue_open_positions(
 ) -> None:
     """Recompute mark, notional, unrealized PnL and liquidation price of open positions.
 
-    One statement, whatever the number of positions. The liquidation price is the isolated-margin
+    One statement, whatever the number of positions; rows whose four figures would stay the same
+    are left alone (no new row version). The liquidation price is the isolated-margin
     estimate ``entry x (1 -/+ (1/leverage - maintenance))`` with a maintenance margin of half the
     initial margin at the market's maximum leverage (Hyperliquid's rule).
     """
@@ -111,9 +112,15 @@ async def revalue_open_positions(
     if position_ids is not None:
         conditions.append("p.id = ANY(%s)")
         params.append(list(position_ids))
+    valued = _valuation("p", "p.mark_price")
+    # Rows whose valuation would not change are not rewritten: a refresh where most marks did
+    # not move then costs a scan, not a new version of every open row in its 9 indexes.
+    conditions.append(
+        f"({', '.join(f'p.{c}' for c in valued)}) IS DISTINCT FROM ({', '.join(valued.values())})"
+    )
     await connection.execute(
         f"""
-        UPDATE position AS p SET {_assignments(_valuation("p", "p.mark_price"))}
+        UPDATE position AS p SET {_assignments(valued)}
         FROM market AS m
         WHERE {" AND ".join(conditions)}
         """,
@@ -538,8 +545,18 @@ async def _write_positions(connection: AsyncConnection, positions: list[OpenPosi
             await cursor.execute("TRUNCATE position_update")
 
 
+_POSITION_TYPES = (
+    "int8", "int8", "text", "text", "numeric", "numeric", "numeric", "numeric", "numeric",
+    "numeric", "numeric", "float8", "int4", "timestamptz", "timestamptz", "timestamptz",
+)  # fmt: skip
+
+
 async def _copy_rows(cursor: AsyncCursor[Any], table: str, rows: list[tuple[object, ...]]) -> None:
-    async with cursor.copy(f"COPY {table} ({_POSITION_COLUMNS}) FROM STDIN") as copy:
+    """Binary COPY, as for trades: no text formatting and parsing of every number."""
+    async with cursor.copy(
+        f"COPY {table} ({_POSITION_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(_POSITION_TYPES)
         for row in rows:
             await copy.write_row(row)
 
