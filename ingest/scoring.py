@@ -154,11 +154,13 @@ trade_windows AS (
     JOIN series_windows AS s USING (trader_id, w)
 ),
 coins AS (
-    SELECT trader_id, w, array_agg(coin ORDER BY volume DESC, coin) AS coins
-    FROM (SELECT c.trader_id, w.w, c.coin, sum(c.volume) AS volume
-          FROM coin_bands AS c JOIN windows AS w ON c.band < w.w
-          GROUP BY 1, 2, 3) AS v
-    GROUP BY trader_id, w
+    SELECT v.trader_id, w.w, array_agg(v.coin ORDER BY v.volume DESC, v.coin) AS coins
+    FROM (SELECT trader_id, coin, band,
+                 sum(volume) OVER (PARTITION BY trader_id, coin ORDER BY band) AS volume,
+                 lead(band) OVER (PARTITION BY trader_id, coin ORDER BY band) AS next_band
+          FROM coin_bands) AS v
+    JOIN windows AS w ON v.band < w.w AND (v.next_band IS NULL OR w.w <= v.next_band)
+    GROUP BY v.trader_id, w.w
 ),
 market_bands AS (
     SELECT band, coin, sum(volume) AS volume, sum(buy_volume) AS buy_volume,
