@@ -207,7 +207,7 @@ position_bands AS (
            max(leverage) AS max_leverage, max(margin) AS capital
     FROM (SELECT trader_id, funding, leverage,
                  realized_pnl - fees + funding AS net,
-                 date_part('epoch', closed_at - opened_at) AS hold_seconds,
+                 extract(epoch FROM closed_at - opened_at) AS hold_seconds,
                  round(max_size * entry_price
                        / CASE WHEN leverage > 0 THEN leverage::numeric ELSE 1 END, 8) AS margin,
                  CASE WHEN closed_at IS NULL OR closed_at > %(as_of)s THEN -1
@@ -256,7 +256,7 @@ figures AS (
            p.gross_profit / nullif(p.wins, 0) AS avg_win,
            -p.gross_loss / nullif(p.losses, 0) AS avg_loss,
            p.largest_win, p.largest_loss,
-           p.hold_seconds / nullif(p.closed_position_count, 0) AS avg_hold_seconds,
+           (p.hold_seconds / nullif(p.closed_position_count, 0))::float8 AS avg_hold_seconds,
            CASE WHEN t.n >= 2 AND (t.squares - t.total * t.total / t.n) / (t.n - 1) > 1e-18
                 THEN (t.total / t.n)
                      / sqrt((t.squares - t.total * t.total / t.n) / (t.n - 1))
@@ -407,6 +407,9 @@ async def compute_boards(
     their fills, in one statement; each board's trader count. Call inside a transaction."""
     await connection.execute("SET LOCAL jit = off")
     await connection.execute("SET LOCAL work_mem = '512MB'")
+    # Sorted grouping rather than hash tables of numeric sums: the groups come out in the order
+    # the window functions and merge joins need, and it measured 20-25 % faster (operations.md).
+    await connection.execute("SET LOCAL enable_hashagg = off")
     await connection.execute("DELETE FROM trader_stats WHERE timeframe = ANY(%s)", (list(boards),))
     await connection.execute("DELETE FROM market_stats WHERE board = ANY(%s)", (list(boards),))
     cursor = await connection.execute(_RECOMPUTE_BOARDS, board_parameters(boards, as_of))
