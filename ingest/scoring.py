@@ -132,42 +132,64 @@ series_windows AS (
            greatest(max(before_window), max(high)) - max(before_window) AS highest_peak
     FROM expanded GROUP BY trader_id, w
 ),
-coin_windows AS (
-    SELECT c.trader_id, w.w, c.coin, sum(c.volume) AS volume,
-           sum(c.buy_volume) AS buy_volume, sum(c.long_volume) AS long_volume,
-           sum(c.trade_count) AS trade_count, sum(c.realized_pnl) AS realized_pnl,
-           sum(c.fees) AS fees, sum(c.liquidation_count) AS liquidation_count,
-           max(c.last_trade_at) AS last_trade_at, sum(c.long_pnl) AS long_pnl,
-           sum(c.short_pnl) AS short_pnl
-    FROM coin_bands AS c JOIN windows AS w ON c.band < w.w
-    GROUP BY 1, 2, 3
+trader_bands AS (
+    SELECT trader_id, band, sum(realized_pnl) AS realized_pnl, sum(fees) AS fees,
+           sum(volume) AS volume, sum(trade_count) AS trade_count,
+           sum(liquidation_count) AS liquidation_count, max(last_trade_at) AS last_trade_at,
+           sum(long_pnl) AS long_pnl, sum(short_pnl) AS short_pnl,
+           sum(long_volume) AS long_volume
+    FROM coin_bands GROUP BY trader_id, band
 ),
 trade_windows AS (
     SELECT a.*, s.n, s.total, s.squares, s.downside, s.max_drawdown, s.highest_peak
-    FROM (SELECT trader_id, w,
+    FROM (SELECT b.trader_id, w.w,
                  sum(realized_pnl) AS realized_pnl, sum(fees) AS fees, sum(volume) AS volume,
                  sum(trade_count)::int AS trade_count,
                  sum(liquidation_count)::int AS liquidation_count,
                  max(last_trade_at) AS last_trade_at,
                  sum(long_pnl) AS long_pnl, sum(short_pnl) AS short_pnl,
                  sum(long_volume) AS long_volume, sum(volume) - sum(long_volume) AS short_volume
-          FROM coin_windows GROUP BY trader_id, w) AS a
+          FROM trader_bands AS b JOIN windows AS w ON b.band < w.w
+          GROUP BY b.trader_id, w.w) AS a
     JOIN series_windows AS s USING (trader_id, w)
 ),
 coins AS (
-    SELECT trader_id, w, array_agg(coin ORDER BY volume DESC, coin) AS coins
-    FROM coin_windows GROUP BY trader_id, w
+    SELECT v.trader_id, w.w, array_agg(v.coin ORDER BY v.volume DESC, v.coin) AS coins
+    FROM (SELECT trader_id, coin, band,
+                 sum(volume) OVER (PARTITION BY trader_id, coin ORDER BY band) AS volume,
+                 lead(band) OVER (PARTITION BY trader_id, coin ORDER BY band) AS next_band
+          FROM coin_bands) AS v
+    JOIN windows AS w ON v.band < w.w AND (v.next_band IS NULL OR w.w <= v.next_band)
+    GROUP BY v.trader_id, w.w
+),
+market_bands AS (
+    SELECT band, coin, sum(volume) AS volume, sum(buy_volume) AS buy_volume,
+           sum(long_volume) AS long_volume, sum(trade_count) AS trade_count,
+           sum(realized_pnl) AS realized_pnl, sum(fees) AS fees,
+           sum(liquidation_count) AS liquidation_count
+    FROM coin_bands GROUP BY band, coin
+),
+coin_entries AS (
+    SELECT coin, band, count(*) AS traders
+    FROM (SELECT coin, min(band) AS band FROM coin_bands GROUP BY trader_id, coin) AS e
+    GROUP BY coin, band
 ),
 markets_written AS (
     INSERT INTO market_stats (board, coin, volume, buy_volume, sell_volume, long_volume,
                               short_volume, trade_count, trader_count, realized_pnl, fees,
                               net_pnl, liquidation_count, computed_at)
-    SELECT windows.key, coin, sum(volume), sum(buy_volume), sum(volume) - sum(buy_volume),
-           sum(long_volume), sum(volume) - sum(long_volume), sum(trade_count), count(*),
-           sum(realized_pnl), sum(fees), sum(realized_pnl) - sum(fees), sum(liquidation_count),
-           %(as_of)s
-    FROM coin_windows JOIN windows USING (w)
-    GROUP BY windows.key, coin
+    SELECT m.key, m.coin, m.volume, m.buy_volume, m.volume - m.buy_volume, m.long_volume,
+           m.volume - m.long_volume, m.trade_count, t.traders, m.realized_pnl, m.fees,
+           m.realized_pnl - m.fees, m.liquidation_count, %(as_of)s
+    FROM (SELECT w.w, w.key, b.coin, sum(b.volume) AS volume, sum(b.buy_volume) AS buy_volume,
+                 sum(b.long_volume) AS long_volume, sum(b.trade_count) AS trade_count,
+                 sum(b.realized_pnl) AS realized_pnl, sum(b.fees) AS fees,
+                 sum(b.liquidation_count) AS liquidation_count
+          FROM market_bands AS b JOIN windows AS w ON b.band < w.w
+          GROUP BY w.w, w.key, b.coin) AS m
+    JOIN (SELECT w.w, e.coin, sum(e.traders)::bigint AS traders
+          FROM coin_entries AS e JOIN windows AS w ON e.band < w.w
+          GROUP BY w.w, e.coin) AS t USING (w, coin)
     RETURNING 1
 ),
 position_bands AS (
@@ -185,7 +207,7 @@ position_bands AS (
            max(leverage) AS max_leverage, max(margin) AS capital
     FROM (SELECT trader_id, funding, leverage,
                  realized_pnl - fees + funding AS net,
-                 date_part('epoch', closed_at - opened_at) AS hold_seconds,
+                 extract(epoch FROM closed_at - opened_at) AS hold_seconds,
                  round(max_size * entry_price
                        / CASE WHEN leverage > 0 THEN leverage::numeric ELSE 1 END, 8) AS margin,
                  CASE WHEN closed_at IS NULL OR closed_at > %(as_of)s THEN -1
@@ -234,7 +256,7 @@ figures AS (
            p.gross_profit / nullif(p.wins, 0) AS avg_win,
            -p.gross_loss / nullif(p.losses, 0) AS avg_loss,
            p.largest_win, p.largest_loss,
-           p.hold_seconds / nullif(p.closed_position_count, 0) AS avg_hold_seconds,
+           (p.hold_seconds / nullif(p.closed_position_count, 0))::float8 AS avg_hold_seconds,
            CASE WHEN t.n >= 2 AND (t.squares - t.total * t.total / t.n) / (t.n - 1) > 1e-18
                 THEN (t.total / t.n)
                      / sqrt((t.squares - t.total * t.total / t.n) / (t.n - 1))
@@ -385,6 +407,9 @@ async def compute_boards(
     their fills, in one statement; each board's trader count. Call inside a transaction."""
     await connection.execute("SET LOCAL jit = off")
     await connection.execute("SET LOCAL work_mem = '512MB'")
+    # Sorted grouping rather than hash tables of numeric sums: the groups come out in the order
+    # the window functions and merge joins need, and it measured 20-25 % faster (operations.md).
+    await connection.execute("SET LOCAL enable_hashagg = off")
     await connection.execute("DELETE FROM trader_stats WHERE timeframe = ANY(%s)", (list(boards),))
     await connection.execute("DELETE FROM market_stats WHERE board = ANY(%s)", (list(boards),))
     cursor = await connection.execute(_RECOMPUTE_BOARDS, board_parameters(boards, as_of))
