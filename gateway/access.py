@@ -160,8 +160,6 @@ class AccessControl:
         )
         self.persisted_queries = PersistedQueryStore()
         self.socket_slots = SocketSlots(self.limiter.redis_pool)
-        self.sockets = 0
-        """Sockets this process holds (for ``max_websocket_connections``)."""
 
     @property
     def enabled(self) -> bool:
@@ -235,21 +233,17 @@ class AccessControl:
             principal = await self.authenticator.authenticate(key, client)
         except AccessDenied as denied:
             raise SocketRefused(denied.close_code, denied.message) from None
-        if self.sockets >= self.settings.max_websocket_connections:
-            raise SocketRefused(1013, "Server at capacity: try again later.")
         slot = await self.socket_slots.take(principal.caller, principal.plan.ws_connections)
         if slot is None:
             raise SocketRefused(
                 4008, f"Too many WebSockets for this key (at most {principal.plan.ws_connections})."
             )
-        self.sockets += 1
         return Grant(principal, self.limiter, socket_slot=slot)
 
     async def release_socket(self, grant: Grant) -> None:
         if grant.socket_slot is not None:
             await self.socket_slots.give_back(grant.principal.caller, grant.socket_slot)
             grant.socket_slot = None
-        self.sockets = max(0, self.sockets - 1)
 
     async def count_socket_message(self, grant: Grant) -> RateLimited | None:
         """Count one WebSocket operation against the plan's per-minute message limit."""

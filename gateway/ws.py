@@ -1,10 +1,10 @@
 """WebSocket access (graphql-transport-ws): the key arrives in ``connection_init``.
 
 Close codes, as MillionScan's: 4001 missing or invalid key, 4002 access expired, 4008 too many
-sockets for this key, 1013 this process holds ``max_websocket_connections`` already. An
-operation over the plan's messages-per-minute gets an ``error`` message (code RATE_LIMITED) and
-the socket stays open. Sockets per key are counted across processes (gateway.sockets);
-sockets per process here.
+sockets for this key; 1013 (this process holds ``max_websocket_connections`` already) is sent by
+gateway.live when the socket is accepted. An operation over the plan's messages-per-minute gets
+an ``error`` message (code RATE_LIMITED) and the socket stays open. Sockets per key are counted
+across processes (gateway.sockets).
 """
 
 from __future__ import annotations
