@@ -18,7 +18,6 @@ import contextlib
 import functools
 import json
 import logging
-from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import Any
@@ -34,10 +33,11 @@ from graphql import (
     parse,
 )
 
+from resolvers.mailbox import Mailbox, MailboxOverflowError
+
 log = logging.getLogger(__name__)
 
 GroupKey = tuple[str, str, str | None]
-_END = object()
 
 
 @functools.lru_cache(maxsize=512)
@@ -91,38 +91,20 @@ def _asks_for_replay(operation: OperationDefinitionNode, variables: dict[str, An
     return False
 
 
-class _Member:
-    def __init__(self, queue_size: int, on_overflow: Callable[[], None] | None) -> None:
-        self.queue: deque[Any] = deque()
-        self.queue_size = queue_size
-        self.ready = asyncio.Event()
-        self.on_overflow = on_overflow
-        self.overflowed = False
+def _member(capacity: int, on_overflow: Callable[[], None] | None) -> Mailbox[Any]:
+    def dropped() -> None:
+        log.warning("a shared-subscription member fell behind and was dropped")
+        if on_overflow is not None:
+            on_overflow()
 
-    def offer(self, item: Any) -> None:
-        if self.overflowed:
-            return
-        if item is not _END and len(self.queue) >= self.queue_size:
-            log.warning("a shared-subscription member fell behind and was dropped")
-            self.drop()
-        else:
-            self.queue.append(item)
-        self.ready.set()
-
-    def drop(self) -> None:
-        """Stop this member (it fell behind): its stream ends and its socket is told why."""
-        self.overflowed = True
-        self.queue.clear()
-        self.ready.set()
-        if self.on_overflow is not None:
-            self.on_overflow()
+    return Mailbox(capacity, dropped)
 
 
 class _Group:
     def __init__(self, streams: SharedStreams, key: GroupKey) -> None:
         self.streams = streams
         self.key = key
-        self.members: dict[_Member, None] = {}
+        self.members: dict[Mailbox[Any], None] = {}
         self.task: asyncio.Task[None] | None = None
 
     async def run(self, source: AsyncGenerator[Any, None]) -> None:
@@ -133,22 +115,16 @@ class _Group:
                         member.offer(result)
         finally:
             for member in list(self.members):
-                member.offer(_END)
+                member.close()
             self.streams.forget(self)
 
-    async def member_stream(self, member: _Member) -> AsyncGenerator[Any, None]:
+    async def member_stream(self, member: Mailbox[Any]) -> AsyncGenerator[Any, None]:
+        """The member's results until the group ends or the member falls behind."""
         try:
-            while True:
-                if member.overflowed:
-                    return
-                if member.queue:
-                    item = member.queue.popleft()
-                    if item is _END:
-                        return
-                    yield item
-                    continue
-                member.ready.clear()
-                await member.ready.wait()
+            while (item := await member.get()) is not None:
+                yield item
+        except MailboxOverflowError:
+            return
         finally:
             self.leave(member)
 
@@ -157,7 +133,7 @@ class _Group:
         for member in list(self.members):
             member.drop()
 
-    def leave(self, member: _Member) -> None:
+    def leave(self, member: Mailbox[Any]) -> None:
         self.members.pop(member, None)
         if not self.members and self.task is not None and not self.task.done():
             self.task.cancel()
@@ -204,7 +180,7 @@ class SharedStreams:
                 await group.run(await start(group))
 
             group.task = asyncio.create_task(run(), name="perpgraph-shared-subscription")
-        member = _Member(self.queue_size, on_overflow)
+        member = _member(self.queue_size, on_overflow)
         group.members[member] = None
         return group.member_stream(member)
 

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
@@ -37,6 +36,7 @@ from db.query import fetch_rows
 from db.rows import PositionRow, TradeRow, TraderRow, select_list
 from loaders.trade_filter import TradeFilterSpec
 from resolvers.errors import PerpgraphError
+from resolvers.mailbox import Mailbox, MailboxOverflowError
 
 log = logging.getLogger(__name__)
 
@@ -127,52 +127,40 @@ async def latest_trade_id(pool: AsyncConnectionPool) -> int:
 
 
 class FeedListener:
-    """One subscriber's bounded queue of live event batches."""
+    """One subscriber's bounded mailbox of live event batches."""
 
     def __init__(
         self, feed: EventFeed, queue_size: int, on_overflow: Callable[[], None] | None = None
     ) -> None:
         self._feed = feed
         self._on_overflow = on_overflow
-        self._queue: deque[list[LiveEvent]] = deque()
-        self._queue_size = queue_size
-        self._ready = asyncio.Event()
-        self.overflowed = False
-        self.closed = False
+        self._mailbox: Mailbox[list[LiveEvent]] = Mailbox(queue_size, self._overflowed)
+
+    @property
+    def overflowed(self) -> bool:
+        return self._mailbox.overflowed
 
     def offer(self, batch: list[LiveEvent]) -> None:
-        if self.closed or self.overflowed:
-            return
-        if len(self._queue) >= self._queue_size:
-            self.overflowed = True
-            self._queue.clear()
-            self._feed.forget(self)
-            log.warning(
-                "a live subscriber fell %d batches behind and was dropped", self._queue_size
-            )
-            if self._on_overflow is not None:
-                self._on_overflow()
-        else:
-            self._queue.append(batch)
-        self._ready.set()
+        self._mailbox.offer(batch)
+
+    def _overflowed(self) -> None:
+        self._feed.forget(self)
+        log.warning(
+            "a live subscriber fell %d batches behind and was dropped", self._mailbox.capacity
+        )
+        if self._on_overflow is not None:
+            self._on_overflow()
 
     async def next_batch(self, last_cursor: str | None) -> list[LiveEvent] | None:
         """The next batch; None once closed. Raises SubscriberTooSlowError after an overflow."""
-        while True:
-            if self.overflowed:
-                raise SubscriberTooSlowError(last_cursor, self._queue_size)
-            if self._queue:
-                return self._queue.popleft()
-            if self.closed:
-                return None
-            self._ready.clear()
-            await self._ready.wait()
+        try:
+            return await self._mailbox.get()
+        except MailboxOverflowError:
+            raise SubscriberTooSlowError(last_cursor, self._mailbox.capacity) from None
 
     def close(self) -> None:
-        self.closed = True
-        self._queue.clear()
+        self._mailbox.close()
         self._feed.forget(self)
-        self._ready.set()
 
 
 class EventFeed:
