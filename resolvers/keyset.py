@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from psycopg import sql
 
@@ -56,7 +56,7 @@ class Page(Generic[T]):
     """One page of a connection: its items with their cursors, and whether more pages exist."""
 
     items: list[T]
-    cursors: list[str]
+    cursors: Sequence[str]
     has_next_page: bool
     has_previous_page: bool
 
@@ -73,7 +73,32 @@ class Page(Generic[T]):
         items = list(rows[:first])
         return cls(
             items=items,
-            cursors=[cursor_of(item) for item in items],
+            cursors=LazyCursors(items, cursor_of),
             has_next_page=len(rows) > first,
             has_previous_page=after is not None,
         )
+
+
+class LazyCursors(Sequence[str]):
+    """A page's cursors, each encoded when first read: most pages are asked for their nodes,
+    not their cursors, and encoding one costs more than reading a row."""
+
+    __slots__ = ("_cursor_of", "_items")
+
+    def __init__(self, items: Sequence[T], cursor_of: Callable[[T], str]) -> None:
+        self._items: Sequence[Any] = items
+        self._cursor_of: Callable[[Any], str] = cursor_of
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self._cursor_of(item) for item in self._items[index]]
+        return self._cursor_of(self._items[index])

@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from schema.access import AccessQuery
 from schema.analytics import AnalyticsQuery
 from schema.errors import add_codes, should_mask_error
+from schema.execution import FastExecutionContext
 from schema.query import Query
 from schema.subscription import Subscription
 from schema.types.market import Market
@@ -59,12 +60,17 @@ class RootQuery(Query, AnalyticsQuery, AccessQuery):
     (what merge_types does, keeping the description)."""
 
 
-def build_schema(extensions: Sequence[Callable[[], SchemaExtension]] = ()) -> strawberry.Schema:
-    """The executable schema; the gateway adds its access extensions (limits, cost, APQ)."""
+def build_schema(
+    extensions: Sequence[Callable[[], SchemaExtension]] = (), *, fast_leaves: bool = True
+) -> strawberry.Schema:
+    """The executable schema; the gateway adds its access extensions (limits, cost, APQ).
+    ``fast_leaves=False`` executes every field through graphql-core's own path (tests compare
+    the two)."""
     return PerpgraphSchema(
         query=RootQuery,
         subscription=Subscription,
         types=[Trader, Position, Trade, Market],
+        execution_context_class=FastExecutionContext if fast_leaves else None,
         extensions=[
             *extensions,
             lambda: ParserCache(maxsize=256),

@@ -138,8 +138,8 @@ def _cut_below(connection: LeaderboardConnection, cap: int) -> None:
     connection.page_info = PageInfo(
         has_next_page=False,
         has_previous_page=connection.page_info.has_previous_page,
-        start_cursor=kept[0].cursor if kept else None,
-        end_cursor=kept[-1].cursor if kept else None,
+        start_cursor=kept[0].cursor_value() if kept else None,
+        end_cursor=kept[-1].cursor_value() if kept else None,
     )
 
     async def capped_count() -> int:

@@ -34,8 +34,17 @@ class PageInfo:
 
 @strawberry.type(description="An item of a connection with its cursor.")
 class Edge(Generic[T]):
-    cursor: str = strawberry.field(description="Opaque cursor of this item, for `after`.")
     node: T = strawberry.field(description="The item.")
+    _cursors: strawberry.Private[Sequence[str]]
+    _index: strawberry.Private[int]
+
+    @strawberry.field(description="Opaque cursor of this item, for `after`.")
+    def cursor(self) -> str:
+        return self.cursor_value()
+
+    def cursor_value(self) -> str:
+        """This item's cursor (encoded on demand: see ``LazyCursors``)."""
+        return self._cursors[self._index]
 
 
 @strawberry.type(
@@ -63,9 +72,10 @@ def to_connection(
     make_node: Callable[[R], T],
     count: Callable[[], Awaitable[int]],
 ) -> Connection[T]:
+    cursors = page.cursors
     edges = [
-        Edge(cursor=cursor, node=make_node(item))
-        for item, cursor in zip(page.items, page.cursors, strict=True)
+        Edge(node=make_node(item), _cursors=cursors, _index=index)
+        for index, item in enumerate(page.items)
     ]
     return Connection(
         edges=edges,

@@ -65,6 +65,10 @@ class Position(Node):
     funding: Decimal = strawberry.field(description="Funding received (+) or paid (-).")
     trade_count: int = strawberry.field(description="Fills that made up this position.")
     opened_at: datetime = strawberry.field(description="Time of the opening fill.")
+    last_fill_at: datetime = strawberry.field(
+        description="Time of the latest fill: the opening one, or the last that added to, "
+        "reduced or closed the position."
+    )
     closed_at: datetime | None = strawberry.field(
         description="Time of the closing fill; null while open."
     )
@@ -92,6 +96,7 @@ class Position(Node):
             funding=row.funding,
             trade_count=row.trade_count,
             opened_at=row.opened_at,
+            last_fill_at=row.last_fill_at,
             closed_at=row.closed_at,
             is_open=is_open,
             _row=row,

@@ -1,0 +1,267 @@
+"""Executing operations: graphql-core's executor with a shortcut for plain leaf fields.
+
+Most of a large answer is scalars read straight off an object (a trade's price, a position's
+size): strawberry marks such fields as "basic" (no resolver, no extension) and resolves them
+with ``getattr``. graphql-core still runs its full per-field machinery for each one (a path,
+a resolve-info object, the resolver call, then value completion), which was about nine
+tenths of the executor's time on the leaderboard page. :class:`FastExecutionContext` answers
+those fields directly: the attribute, coerced by the field's own scalar or enum type, exactly as
+graphql-core's leaf completion would. Anything else, and any leaf whose value would be an error
+(a null in a non-null field, a value the type cannot coerce), takes graphql-core's own path, so
+answers and errors are the same as without the shortcut (``tests/schema/test_execution.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from graphql import (
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    is_leaf_type,
+)
+from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.pyutils import AwaitableOrValue, Path, Undefined
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+_DEFINITION = "strawberry-definition"
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    attribute: str
+    leaf_type: GraphQLLeafType
+    non_null: bool
+
+
+_plans: WeakKeyDictionary[GraphQLObjectType, dict[str, _Leaf]] = WeakKeyDictionary()
+
+
+def _leaves_of(parent_type: GraphQLObjectType) -> dict[str, _Leaf]:
+    """The type's plain leaf fields by GraphQL name (computed once per type)."""
+    plan = _plans.get(parent_type)
+    if plan is not None:
+        return plan
+    plan = {}
+    for name, field in parent_type.fields.items():
+        strawberry_field = (field.extensions or {}).get(_DEFINITION)
+        if (
+            strawberry_field is None
+            or field.args
+            or not getattr(field.resolve, "_is_default", False)
+            or not strawberry_field.is_basic_field
+            or strawberry_field.default_resolver is not getattr
+        ):
+            continue
+        field_type = field.type
+        non_null = isinstance(field_type, GraphQLNonNull)
+        named = field_type.of_type if non_null else field_type
+        if is_leaf_type(named):
+            plan[name] = _Leaf(strawberry_field.python_name, named, non_null)
+    _plans[parent_type] = plan
+    return plan
+
+
+#: One entry of a flat selection: (response name, attribute, coercion, non-null); a None
+#: coercion means the attribute slot holds a constant (``__typename``).
+_Entry = tuple[str, str, Callable[[Any], Any] | None, bool]
+
+
+class _Bail(Exception):  # noqa: N818  (control flow, never escapes this module)
+    """A value the shortcut does not complete: graphql-core's path takes the whole field."""
+
+
+def _flat_plan(
+    parent_type: GraphQLObjectType, fields: GroupedFieldSet
+) -> tuple[_Entry, ...] | None:
+    """The selection as plain leaves only, or None when any field needs graphql-core."""
+    leaves = _leaves_of(parent_type)
+    plan: list[_Entry] = []
+    for response_name, details in fields.items():
+        name = details[0].node.name.value
+        if name == "__typename":
+            plan.append((response_name, parent_type.name, None, True))
+            continue
+        leaf = leaves.get(name)
+        if leaf is None:
+            return None
+        plan.append(
+            (response_name, leaf.attribute, leaf.leaf_type.coerce_output_value, leaf.non_null)
+        )
+    return tuple(plan)
+
+
+def _build(plan: tuple[_Entry, ...], source: Any) -> dict[str, Any]:
+    built: dict[str, Any] = {}
+    for response_name, attribute, coerce, non_null in plan:
+        if coerce is None:
+            built[response_name] = attribute
+            continue
+        value = getattr(source, attribute, Undefined)
+        if value is None:
+            if non_null:
+                raise _Bail
+            built[response_name] = None
+            continue
+        if value is Undefined:
+            raise _Bail
+        try:
+            coerced = coerce(value)
+        except Exception as error:
+            raise _Bail from error
+        if coerced is None or coerced is Undefined:
+            raise _Bail
+        built[response_name] = coerced
+    return built
+
+
+class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's execution, answering plain leaf fields without per-field machinery,
+    and objects (or lists of objects) whose selection is all plain leaves in one step."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._flat_plans: dict[int, tuple[GroupedFieldSet, tuple[_Entry, ...] | None]] = {}
+
+    def _plan_for(
+        self, object_type: GraphQLObjectType, field_details_list: Any
+    ) -> tuple[_Entry, ...] | None:
+        middleware = self.middleware_manager
+        if middleware is not None and middleware.middlewares:
+            return None
+        fields, deferred, _ = self.collect_subfields(object_type, field_details_list)
+        if deferred:
+            return None
+        plans = self._flat_plans
+        known = plans.get(id(fields))
+        if known is None:
+            # Keyed by identity like graphql-core's own memo; the set is kept alive with it.
+            known = plans[id(fields)] = (fields, _flat_plan(object_type, fields))
+        return known[1]
+
+    def complete_object_value(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        plan = self._plan_for(return_type, field_details_list)
+        if plan is not None and _is_type_of(return_type, result, info):
+            try:
+                return _build(plan, result)
+            except _Bail:
+                pass
+        return super().complete_object_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        item_type: Any = return_type.of_type
+        non_null = isinstance(item_type, GraphQLNonNull)
+        named = item_type.of_type if non_null else item_type
+        if isinstance(named, GraphQLObjectType) and isinstance(result, list):
+            plan = self._plan_for(named, field_details_list)
+            if plan is not None:
+                try:
+                    return [_build_item(plan, named, item, info, non_null) for item in result]
+                except _Bail:
+                    pass
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any = None,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        middleware = self.middleware_manager
+        if middleware is not None and middleware.middlewares:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        leaves = _leaves_of(parent_type)
+        direct: dict[str, Any] = {}
+        rest: GroupedFieldSet = {}
+        for response_name, details in grouped_field_set.items():
+            leaf = leaves.get(details[0].node.name.value)
+            if leaf is not None:
+                value = getattr(source_value, leaf.attribute, Undefined)
+                if value is None and not leaf.non_null:
+                    direct[response_name] = None
+                    continue
+                if value is not None and value is not Undefined:
+                    try:
+                        coerced = leaf.leaf_type.coerce_output_value(value)
+                    except Exception:
+                        coerced = None
+                    if coerced is not None and coerced is not Undefined:
+                        direct[response_name] = coerced
+                        continue
+            rest[response_name] = details
+        if not rest:
+            return direct
+        results = super().execute_fields(parent_type, source_value, path, rest, position_context)
+        if self.is_awaitable(results):
+            return _merged(direct, results, grouped_field_set)
+        return _in_order(direct, results, grouped_field_set)  # type: ignore[arg-type]
+
+
+def _is_type_of(object_type: GraphQLObjectType, value: Any, info: Any) -> bool:
+    check = object_type.is_type_of
+    return check is None or check(value, info) is True
+
+
+def _build_item(
+    plan: tuple[_Entry, ...],
+    object_type: GraphQLObjectType,
+    item: Any,
+    info: Any,
+    non_null: bool,
+) -> dict[str, Any] | None:
+    if item is None:
+        if non_null:
+            raise _Bail
+        return None
+    if not _is_type_of(object_type, item, info):
+        raise _Bail
+    return _build(plan, item)
+
+
+async def _merged(direct: dict[str, Any], pending: Any, order: GroupedFieldSet) -> dict[str, Any]:
+    return _in_order(direct, await pending, order)
+
+
+def _in_order(
+    direct: dict[str, Any], resolved: dict[str, Any], order: GroupedFieldSet
+) -> dict[str, Any]:
+    """Both halves, in the order the query asked for the fields."""
+    if not direct:
+        return resolved
+    if not resolved:
+        return direct
+    return {
+        name: direct[name] if name in direct else resolved[name]
+        for name in order
+        if name in direct or name in resolved
+    }
