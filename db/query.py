@@ -1,7 +1,8 @@
-"""Running read statements, and counting them.
+"""Running read statements, counting them, and knowing what they read.
 
 Every read on the serving path goes through :func:`fetch_rows`, so a request's statement count
-can be observed (tests prove it is bounded by the query's nesting depth, not its row count).
+can be observed (tests prove it is bounded by the query's nesting depth, not its row count), and
+so can the tables it read (:func:`track_reads`: the response cache keys answers by them).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any, LiteralString
 
 from psycopg import sql as pgsql
 from psycopg_pool import AsyncConnectionPool
+
+from db.changes import tables_read
 
 Statement = LiteralString | pgsql.Composed | pgsql.SQL
 
@@ -32,6 +35,41 @@ def record_statements() -> Iterator[list[str]]:
         _statement_log.reset(token)
 
 
+class ReadLog:
+    """The data tables read in one context; ``known`` turns False for good when a statement
+    read something :func:`db.changes.tables_read` cannot name."""
+
+    __slots__ = ("known", "tables")
+
+    def __init__(self) -> None:
+        self.tables: set[str] = set()
+        self.known = True
+
+    def add(self, statement: str) -> None:
+        tables = tables_read(statement)
+        if tables is None:
+            self.known = False
+        else:
+            self.tables |= tables
+
+
+_read_log: contextvars.ContextVar[ReadLog | None] = contextvars.ContextVar(
+    "perpgraph_read_log", default=None
+)
+
+
+@contextmanager
+def track_reads() -> Iterator[ReadLog]:
+    """Collect the tables read through :func:`fetch_rows` in this context (and the tasks it
+    starts, such as dataloader batches)."""
+    log = ReadLog()
+    token = _read_log.set(log)
+    try:
+        yield log
+    finally:
+        _read_log.reset(token)
+
+
 async def fetch_rows(
     pool: AsyncConnectionPool, sql: Statement, params: Sequence[Any] | dict[str, Any] = ()
 ) -> list[tuple[Any, ...]]:
@@ -39,6 +77,9 @@ async def fetch_rows(
     log = _statement_log.get()
     if log is not None:
         log.append(sql if isinstance(sql, str) else repr(sql))
+    reads = _read_log.get()
+    if reads is not None:
+        reads.add(sql if isinstance(sql, str) else sql.as_string())
     async with pool.connection() as connection:
         cursor = await connection.execute(sql, params)
         return await cursor.fetchall()

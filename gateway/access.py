@@ -195,6 +195,15 @@ class AccessControl:
         grant = context.extras.get(ACCESS_KEY)
         if not isinstance(grant, Grant):
             return
+        refusal = await self.spend(grant, cost)
+        if refusal is not None:
+            extra = {"cost": cost} if refusal.window.scope is Scope.COST else {}
+            self._refuse(context, refusal, **extra)
+
+    async def spend(self, grant: Grant, cost: int) -> RateLimited | None:
+        """Count the request in its windows (unless already counted) and spend ``cost``
+        points of the hourly budget; the refusal when a window is full, else None. A refused
+        request gets its points back."""
         plan = grant.principal.plan
         windows = [(scope, limit, 1) for scope, limit in request_limits(plan)]
         counting = grant.counts_requests and grant.verdict is None
@@ -203,7 +212,7 @@ class AccessControl:
             [*(windows if counting else []), (Scope.COST, plan.cost_per_hour, cost)],
         )
         if not verdict.windows:  # counters unreachable: served uncounted
-            return
+            return None
         budget = verdict.windows[-1]
         grant.cost = CostReport(cost=cost, budget=usage_window(budget))
         if counting:
@@ -213,9 +222,10 @@ class AccessControl:
                 await self.limiter.count(
                     grant.principal.caller, [(Scope.COST, budget.limit, -cost)]
                 )
-                self._refuse(context, RateLimited(grant.verdict))
+                return RateLimited(grant.verdict)
         if budget.exceeded:
-            self._refuse(context, RateLimited(Verdict((budget,), verdict.now)), cost=cost)
+            return RateLimited(Verdict((budget,), verdict.now))
+        return None
 
     @staticmethod
     def _refuse(context: Context, refusal: RateLimited, **extra: int) -> None:

@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from gateway.access import AccessControl
+from gateway.access import AccessControl, Grant
 from gateway.auth import key_from_connection_params
 from gateway.graphiql import (
     graphiql_static_app,
@@ -25,8 +25,9 @@ from gateway.graphiql import (
     missing_assets_message,
     offline_graphiql_html,
 )
-from gateway.guard import SCOPE_KEY
+from gateway.guard import SCOPE_KEY, refusal_response
 from gateway.live import GatewayState, LiveTransportHandler
+from gateway.response_cache import Refusal, ResponseCache
 from gateway.settings import Settings
 from resolvers.access import ACCESS_KEY
 from resolvers.context import Context
@@ -141,6 +142,10 @@ def create_app(
             # 10 ms, and with them the p99 of live event delivery.
             gc.collect()
             gc.freeze()
+            # A large answer allocates some 100,000 objects: at the default threshold (700)
+            # that ran about 19 young-generation collections per leaderboard page, 10 % of
+            # its time; at 50,000 it runs well under one.
+            gc.set_threshold(50_000, 20, 10)
             yield
 
     async def healthz(request: Request) -> Response:
@@ -154,12 +159,50 @@ def create_app(
 
     access = AccessControl(settings, lambda: state.pool, clock=clock)
     graphql = GatewayGraphQL(state, settings, access)
+    queries: Any = graphql
+    if settings.response_cache:
+        queries = _cached(graphql, state, settings, access)
     return Starlette(
         routes=[
-            Route("/graphql", access.guard(graphql), methods=["GET", "POST"]),
+            Route("/graphql", access.guard(queries), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Mount(GRAPHIQL_ASSET_PREFIX, graphiql_static_app()),
         ],
         lifespan=access.around(lifespan),
+    )
+
+
+def _cached(
+    graphql: GatewayGraphQL, state: GatewayState, settings: Settings, access: AccessControl
+) -> ResponseCache:
+    """The view behind the exact response cache; a hit is counted and charged like the
+    execution it replaces."""
+
+    def grant_of(scope: Any) -> Grant | None:
+        grant = scope.get(SCOPE_KEY)
+        return grant if isinstance(grant, Grant) else None
+
+    def plan_of(scope: Any) -> str | None:
+        grant = grant_of(scope)
+        return None if grant is None else grant.plan_name
+
+    def cost_of(scope: Any) -> int:
+        grant = grant_of(scope)
+        return 0 if grant is None or grant.cost is None else grant.cost.cost
+
+    async def charge(scope: Any, cost: int) -> Refusal | None:
+        grant = grant_of(scope)
+        if grant is None:
+            return None
+        refused = await access.spend(grant, cost)
+        return None if refused is None else refusal_response(refused)
+
+    return ResponseCache(
+        graphql,
+        lambda: state.data_versions,
+        max_bytes=settings.response_cache_mb * 2**20,
+        plan_of=plan_of,
+        cost_of=cost_of,
+        charge=charge,
     )

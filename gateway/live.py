@@ -28,6 +28,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     Message,
 )
 
+from db.data_versions import DataVersions
 from db.hub import Hub
 from db.pool import open_pool
 from gateway.settings import Settings
@@ -60,6 +61,7 @@ class GatewayState:
         self._hub: Hub | None = None
         self._feed: EventFeed | None = None
         self.shared = SharedStreams()
+        self.data_versions: DataVersions | None = None
 
     @property
     def started(self) -> bool:
@@ -102,9 +104,15 @@ class GatewayState:
                 await feed.start()
                 self._feed = feed
                 self.shared = SharedStreams(queue_size=settings.subscriber_buffer_events)
+                if settings.response_cache:
+                    self.data_versions = DataVersions(database_url)
+                    await self.data_versions.start()
                 try:
                     yield
                 finally:
+                    if self.data_versions is not None:
+                        await self.data_versions.stop()
+                        self.data_versions = None
                     await self.shared.close()
                     self._feed = None
                     await feed.stop()

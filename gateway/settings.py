@@ -38,6 +38,20 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port the API listens on.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Gateway processes sharing the port (`serve`): about one per core.",
+    )
+    response_cache: bool = Field(
+        default=True,
+        description="Serve repeated queries from memory while the data they read is unchanged "
+        "(exact: invalidated by committed changes; see docs/operations.md).",
+    )
+    response_cache_mb: int = Field(
+        default=256, ge=1, description="Memory the response cache may hold per process, MiB."
+    )
     pool_min_size: int = Field(default=2, ge=1, description="Connections the pool keeps open.")
     pool_max_size: int = Field(default=10, ge=1, description="Most connections the pool opens.")
     leaderboard_refresh_seconds: float = Field(
