@@ -88,12 +88,27 @@ def demo(
     _run(run_demo(settings, traders=traders, days=days, seed=seed))
 
 
-@app.command()
-def serve(host: Host = None, port: Port = None) -> None:
-    """The API only, on PERPGRAPH_DATABASE_URL (or the embedded Postgres)."""
-    from gateway.runtime import run_serve
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", min=1, max=64, help="Gateway processes sharing the port [PERPGRAPH_WORKERS]."
+    ),
+]
 
-    _run(run_serve(_settings(host, port)))
+
+@app.command()
+def serve(host: Host = None, port: Port = None, workers: Workers = None) -> None:
+    """The API only, on PERPGRAPH_DATABASE_URL (or the embedded Postgres)."""
+    from gateway.runtime import run_serve, serve_workers
+
+    settings = _settings(host, port)
+    if workers is not None:
+        settings = settings.model_copy(update={"workers": workers})
+    if settings.workers > 1:
+        with _database_errors():
+            serve_workers(settings)
+        return
+    _run(run_serve(settings))
 
 
 @ingest_app.command("simulate")
@@ -295,9 +310,13 @@ def _run(coroutine: object) -> None:
     from collections.abc import Coroutine
     from typing import Any, cast
 
+    import uvloop
+
     with _database_errors():
         try:
-            asyncio.run(cast("Coroutine[Any, Any, None]", coroutine))
+            # uvloop: the event loop uvicorn itself picks when it owns the loop.
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(cast("Coroutine[Any, Any, None]", coroutine))
         except KeyboardInterrupt:
             typer.echo("stopped")
 

@@ -183,6 +183,34 @@ async def run_demo(settings: Settings, *, traders: int, days: float, seed: int) 
             await simulation
 
 
+def serve_workers(settings: Settings) -> None:
+    """``settings.workers`` gateway processes on one port (uvicorn's supervisor restarts any
+    that dies); the database is resolved here, once, and handed to them."""
+    import os
+
+    with database(settings) as url:
+        os.environ.update(
+            {
+                "PERPGRAPH_DATABASE_URL": url,
+                "PERPGRAPH_HOST": settings.host,
+                "PERPGRAPH_PORT": str(settings.port),
+            }
+        )
+        _say(f"perpgraph API on {_endpoint(settings)} ({settings.workers} worker processes)")
+        uvicorn.run(
+            "gateway.asgi:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level="warning",
+            lifespan="on",
+            ws_ping_interval=settings.websocket_ping_seconds,
+            ws_ping_timeout=settings.websocket_ping_seconds,
+            ws_per_message_deflate=False,
+        )
+
+
 async def run_serve(settings: Settings) -> None:
     with database(settings) as url:
         async with _serving(settings, url) as server:

@@ -427,3 +427,58 @@ def test_demo_serves_the_leaderboard_page_as_soon_as_it_says_ready(
     stdout.join(5)
     assert returncode == 0, f"exit {returncode}\n{stdout.text}\n{stderr.text}"
     assert "Traceback" not in stderr.text + stdout.text
+
+
+# ---------------------------------------------------------------------------------------------
+# serve with several worker processes
+
+
+def test_serve_with_two_workers_answers_from_both_and_stops_on_ctrl_c(
+    seeded_url: str, tmp_path: Path
+) -> None:
+    # given: `perpgraph serve --workers 2` (access control off: this is about processes)
+    port = _free_port()
+    with subprocess.Popen(
+        [*CLI, "serve", "--workers", "2", "--port", str(port)],
+        env=_env(tmp_path, database_url=seeded_url, access_control="false"),
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            # when: it is up
+            deadline = time.monotonic() + READY_TIMEOUT_S
+            with httpx.Client(timeout=10) as client:
+                while time.monotonic() < deadline:
+                    try:
+                        if client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        time.sleep(0.2)
+                # then: two gateway processes share the port and answer the graph
+                workers = subprocess.run(
+                    ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
+                ).stdout.split()
+                answers = [
+                    client.post(
+                        f"http://127.0.0.1:{port}/graphql",
+                        json={"query": LEADERBOARD_PAGE, "variables": {"first": 5}},
+                    )
+                    for _ in range(6)
+                ]
+            assert all(a.status_code == 200 and "errors" not in a.json() for a in answers)
+            assert len({a.content for a in answers}) == 1
+            assert len(workers) >= 2
+            # and Ctrl-C stops them all
+            process.send_signal(signal.SIGINT)
+            process.wait(EXIT_TIMEOUT_S)
+            deadline = time.monotonic() + EXIT_TIMEOUT_S
+            while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in workers):
+                time.sleep(0.1)
+            assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
