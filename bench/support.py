@@ -29,13 +29,14 @@ def bench_database(purpose: str) -> Iterator[str]:
     with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield _as_url(make_conninfo(server, dbname=name))
+        yield database_url(make_conninfo(server, dbname=name))
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _as_url(conninfo: str) -> str:
+def database_url(conninfo: str) -> str:
+    """A libpq connection string as the postgresql:// URL perpgraph's settings take."""
     params = conninfo_to_dict(conninfo)
     user = params.get("user", "postgres")
     password = params.get("password")
