@@ -138,8 +138,7 @@ def _cut_below(connection: LeaderboardConnection, cap: int) -> None:
     connection.page_info = PageInfo(
         has_next_page=False,
         has_previous_page=connection.page_info.has_previous_page,
-        start_cursor=kept[0].cursor_value() if kept else None,
-        end_cursor=kept[-1].cursor_value() if kept else None,
+        _cursors=[edge.cursor_value() for edge in kept],
     )
 
     async def capped_count() -> int:

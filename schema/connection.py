@@ -26,10 +26,15 @@ class PageInfo:
     has_previous_page: bool = strawberry.field(
         description="Whether items come before this page (true when `after` was given)."
     )
-    start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
-    end_cursor: str | None = strawberry.field(
-        description="Cursor of the last item: pass it as `after` for the next page."
-    )
+    _cursors: strawberry.Private[Sequence[str]]
+
+    @strawberry.field(description="Cursor of the first item.")
+    def start_cursor(self) -> str | None:
+        return self._cursors[0] if self._cursors else None
+
+    @strawberry.field(description="Cursor of the last item: pass it as `after` for the next page.")
+    def end_cursor(self) -> str | None:
+        return self._cursors[-1] if self._cursors else None
 
 
 @strawberry.type(description="An item of a connection with its cursor.")
@@ -85,9 +90,4 @@ def to_connection(
 
 
 def _page_info(cursors: Sequence[str], has_next: bool, has_previous: bool) -> PageInfo:
-    return PageInfo(
-        has_next_page=has_next,
-        has_previous_page=has_previous,
-        start_cursor=cursors[0] if cursors else None,
-        end_cursor=cursors[-1] if cursors else None,
-    )
+    return PageInfo(has_next_page=has_next, has_previous_page=has_previous, _cursors=cursors)

@@ -19,6 +19,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
@@ -38,6 +39,23 @@ class _Leaf:
     attribute: str
     leaf_type: GraphQLLeafType
     non_null: bool
+    coerce: Callable[[Any], Any]
+
+
+def _coercion(leaf_type: GraphQLLeafType) -> Callable[[Any], Any]:
+    """The type's own output coercion; for a strawberry enum, its member-to-name answers
+    looked up in a dict (strawberry scans the enum's values on every call)."""
+    slow = leaf_type.coerce_output_value
+    wrapped = getattr(leaf_type, "wrapped_cls", None)
+    if not isinstance(leaf_type, GraphQLEnumType) or wrapped is None:
+        return slow
+    names = {member: slow(member) for member in wrapped}
+
+    def coerce(value: Any) -> Any:
+        name = names.get(value) if type(value) is wrapped else None
+        return slow(value) if name is None else name
+
+    return coerce
 
 
 _plans: WeakKeyDictionary[GraphQLObjectType, dict[str, _Leaf]] = WeakKeyDictionary()
@@ -63,7 +81,7 @@ def _leaves_of(parent_type: GraphQLObjectType) -> dict[str, _Leaf]:
         non_null = isinstance(field_type, GraphQLNonNull)
         named = field_type.of_type if non_null else field_type
         if is_leaf_type(named):
-            plan[name] = _Leaf(strawberry_field.python_name, named, non_null)
+            plan[name] = _Leaf(strawberry_field.python_name, named, non_null, _coercion(named))
     _plans[parent_type] = plan
     return plan
 
@@ -91,9 +109,7 @@ def _flat_plan(
         leaf = leaves.get(name)
         if leaf is None:
             return None
-        plan.append(
-            (response_name, leaf.attribute, leaf.leaf_type.coerce_output_value, leaf.non_null)
-        )
+        plan.append((response_name, leaf.attribute, leaf.coerce, leaf.non_null))
     return tuple(plan)
 
 
@@ -212,7 +228,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     continue
                 if value is not None and value is not Undefined:
                     try:
-                        coerced = leaf.leaf_type.coerce_output_value(value)
+                        coerced = leaf.coerce(value)
                     except Exception:
                         coerced = None
                     if coerced is not None and coerced is not Undefined:
