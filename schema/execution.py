@@ -95,10 +95,11 @@ class _Bail(Exception):  # noqa: N818  (control flow, never escapes this module)
     """A value the shortcut does not complete: graphql-core's path takes the whole field."""
 
 
-def _flat_plan(
-    parent_type: GraphQLObjectType, fields: GroupedFieldSet
-) -> tuple[_Entry, ...] | None:
-    """The selection as plain leaves only, or None when any field needs graphql-core."""
+Builder = Callable[[Any], dict[str, Any]]
+
+
+def _flat_builder(parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> Builder | None:
+    """A function completing the selection when it is all plain leaves, else None."""
     leaves = _leaves_of(parent_type)
     plan: list[_Entry] = []
     for response_name, details in fields.items():
@@ -107,34 +108,60 @@ def _flat_plan(
             plan.append((response_name, parent_type.name, None, True))
             continue
         leaf = leaves.get(name)
-        if leaf is None:
+        if leaf is None or not leaf.attribute.isidentifier():
             return None
         plan.append((response_name, leaf.attribute, leaf.coerce, leaf.non_null))
-    return tuple(plan)
+    return _compiled(tuple(plan))
 
 
-def _build(plan: tuple[_Entry, ...], source: Any) -> dict[str, Any]:
-    built: dict[str, Any] = {}
-    for response_name, attribute, coerce, non_null in plan:
+_BUILDERS: dict[tuple[_Entry, ...], Builder] = {}
+
+
+def _compiled(plan: tuple[_Entry, ...]) -> Builder:
+    """The plan as straight-line Python (generated once per distinct selection, as
+    dataclasses generates ``__init__``): read each attribute, coerce it with the leaf type's
+    own coercion, and build the dict in the query's field order. Anything graphql-core would
+    report as an error (a null in a non-null field, a failed or empty coercion, a missing
+    attribute) raises ``_Bail`` instead, and graphql-core completes the value itself."""
+    builder = _BUILDERS.get(plan)
+    if builder is not None:
+        return builder
+    namespace: dict[str, Any] = {"_Bail": _Bail, "Undefined": Undefined}
+    body: list[str] = []
+    items: list[str] = []
+    for index, (response_name, attribute, coerce, non_null) in enumerate(plan):
         if coerce is None:
-            built[response_name] = attribute
+            namespace[f"k{index}"] = attribute
+            items.append(f"{response_name!r}: k{index}")
             continue
-        value = getattr(source, attribute, Undefined)
-        if value is None:
-            if non_null:
-                raise _Bail
-            built[response_name] = None
-            continue
-        if value is Undefined:
-            raise _Bail
-        try:
-            coerced = coerce(value)
-        except Exception as error:
-            raise _Bail from error
-        if coerced is None or coerced is Undefined:
-            raise _Bail
-        built[response_name] = coerced
-    return built
+        namespace[f"c{index}"] = coerce
+        on_null = "raise _Bail()" if non_null else f"r{index} = None"
+        body += [
+            f"        v = source.{attribute}",
+            "        if v is None:",
+            f"            {on_null}",
+            "        else:",
+            f"            r{index} = c{index}(v)",
+            f"            if r{index} is None or r{index} is Undefined:",
+            "                raise _Bail()",
+        ]
+        items.append(f"{response_name!r}: r{index}")
+    source = "\n".join(
+        [
+            "def build(source):",
+            "    try:",
+            *body,
+            "    except _Bail:",
+            "        raise",
+            "    except Exception as error:",
+            "        raise _Bail() from error",
+            f"    return {{{', '.join(items)}}}",
+        ]
+    )
+    exec(source, namespace)  # noqa: S102  (code generated from the schema's own names)
+    builder: Builder = namespace["build"]
+    _BUILDERS[plan] = builder
+    return builder
 
 
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -143,22 +170,22 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._flat_plans: dict[int, tuple[GroupedFieldSet, tuple[_Entry, ...] | None]] = {}
+        self._flat_builders: dict[int, tuple[GroupedFieldSet, Builder | None]] = {}
 
-    def _plan_for(
+    def _builder_for(
         self, object_type: GraphQLObjectType, field_details_list: Any
-    ) -> tuple[_Entry, ...] | None:
+    ) -> Builder | None:
         middleware = self.middleware_manager
         if middleware is not None and middleware.middlewares:
             return None
         fields, deferred, _ = self.collect_subfields(object_type, field_details_list)
         if deferred:
             return None
-        plans = self._flat_plans
-        known = plans.get(id(fields))
+        builders = self._flat_builders
+        known = builders.get(id(fields))
         if known is None:
             # Keyed by identity like graphql-core's own memo; the set is kept alive with it.
-            known = plans[id(fields)] = (fields, _flat_plan(object_type, fields))
+            known = builders[id(fields)] = (fields, _flat_builder(object_type, fields))
         return known[1]
 
     def complete_object_value(
@@ -170,10 +197,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        plan = self._plan_for(return_type, field_details_list)
-        if plan is not None and _is_type_of(return_type, result, info):
+        build = self._builder_for(return_type, field_details_list)
+        if build is not None and _is_type_of(return_type, result, info):
             try:
-                return _build(plan, result)
+                return build(result)
             except _Bail:
                 pass
         return super().complete_object_value(
@@ -193,10 +220,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         non_null = isinstance(item_type, GraphQLNonNull)
         named = item_type.of_type if non_null else item_type
         if isinstance(named, GraphQLObjectType) and isinstance(result, list):
-            plan = self._plan_for(named, field_details_list)
-            if plan is not None:
+            build = self._builder_for(named, field_details_list)
+            if build is not None:
                 try:
-                    return [_build_item(plan, named, item, info, non_null) for item in result]
+                    return [_build_item(build, named, item, info, non_null) for item in result]
                 except _Bail:
                     pass
         return super().complete_list_value(
@@ -249,7 +276,7 @@ def _is_type_of(object_type: GraphQLObjectType, value: Any, info: Any) -> bool:
 
 
 def _build_item(
-    plan: tuple[_Entry, ...],
+    build: Builder,
     object_type: GraphQLObjectType,
     item: Any,
     info: Any,
@@ -261,7 +288,7 @@ def _build_item(
         return None
     if not _is_type_of(object_type, item, info):
         raise _Bail
-    return _build(plan, item)
+    return build(item)
 
 
 async def _merged(direct: dict[str, Any], pending: Any, order: GroupedFieldSet) -> dict[str, Any]:
