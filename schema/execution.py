@@ -123,9 +123,9 @@ def _compiled(plan: tuple[_Entry, ...]) -> Builder:
     own coercion, and build the dict in the query's field order. Anything graphql-core would
     report as an error (a null in a non-null field, a failed or empty coercion, a missing
     attribute) raises ``_Bail`` instead, and graphql-core completes the value itself."""
-    builder = _BUILDERS.get(plan)
-    if builder is not None:
-        return builder
+    known = _BUILDERS.get(plan)
+    if known is not None:
+        return known
     namespace: dict[str, Any] = {"_Bail": _Bail, "Undefined": Undefined}
     body: list[str] = []
     items: list[str] = []
