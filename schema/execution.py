@@ -115,6 +115,7 @@ def _flat_builder(parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> Bu
 
 
 _BUILDERS: dict[tuple[_Entry, ...], Builder] = {}
+_MAX_BUILDERS = 4096
 
 
 def _compiled(plan: tuple[_Entry, ...]) -> Builder:
@@ -160,6 +161,8 @@ def _compiled(plan: tuple[_Entry, ...]) -> Builder:
     )
     exec(source, namespace)  # noqa: S102  (code generated from the schema's own names)
     builder: Builder = namespace["build"]
+    if len(_BUILDERS) >= _MAX_BUILDERS:  # distinct selections are the callers' to choose
+        _BUILDERS.clear()
     _BUILDERS[plan] = builder
     return builder
 
