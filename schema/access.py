@@ -135,6 +135,7 @@ def _cut_below(connection: LeaderboardConnection, cap: int) -> None:
         return
     count = connection._count
     connection.edges = kept
+    connection.nodes = [edge.node for edge in kept]
     connection.page_info = PageInfo(
         has_next_page=False,
         has_previous_page=connection.page_info.has_previous_page,

@@ -58,11 +58,8 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="The items with their cursors.")
     page_info: PageInfo = strawberry.field(description="How to get the next page.")
+    nodes: list[T] = strawberry.field(description="The items, without cursors.")
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
-
-    @strawberry.field(description="The items, without cursors.")
-    def nodes(self) -> list[T]:
-        return [edge.node for edge in self.edges]
 
     @strawberry.field(
         description="How many items the whole connection holds (all pages), under the same "
@@ -85,6 +82,7 @@ def to_connection(
     return Connection(
         edges=edges,
         page_info=_page_info(page.cursors, page.has_next_page, page.has_previous_page),
+        nodes=[edge.node for edge in edges],
         _count=count,
     )
 

@@ -98,22 +98,6 @@ class _Bail(Exception):  # noqa: N818  (control flow, never escapes this module)
 Builder = Callable[[Any], dict[str, Any]]
 
 
-def _flat_builder(parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> Builder | None:
-    """A function completing the selection when it is all plain leaves, else None."""
-    leaves = _leaves_of(parent_type)
-    plan: list[_Entry] = []
-    for response_name, details in fields.items():
-        name = details[0].node.name.value
-        if name == "__typename":
-            plan.append((response_name, parent_type.name, None, True))
-            continue
-        leaf = leaves.get(name)
-        if leaf is None or not leaf.attribute.isidentifier():
-            return None
-        plan.append((response_name, leaf.attribute, leaf.coerce, leaf.non_null))
-    return _compiled(tuple(plan))
-
-
 _BUILDERS: dict[tuple[_Entry, ...], Builder] = {}
 _MAX_BUILDERS = 4096
 
@@ -167,6 +151,84 @@ def _compiled(plan: tuple[_Entry, ...]) -> Builder:
     return builder
 
 
+@dataclass(frozen=True, slots=True)
+class _Nested:
+    """A plain field holding an object, or a list of objects."""
+
+    attribute: str
+    object_type: GraphQLObjectType
+    non_null: bool
+    is_list: bool
+    items_non_null: bool
+
+
+_nested_plans: WeakKeyDictionary[GraphQLObjectType, dict[str, _Nested]] = WeakKeyDictionary()
+
+
+def _nested_of(parent_type: GraphQLObjectType) -> dict[str, _Nested]:
+    """The type's plain fields holding objects or lists of objects (computed once per type)."""
+    plan = _nested_plans.get(parent_type)
+    if plan is not None:
+        return plan
+    plan = {}
+    for name, field in parent_type.fields.items():
+        strawberry_field = (field.extensions or {}).get(_DEFINITION)
+        if (
+            strawberry_field is None
+            or field.args
+            or not getattr(field.resolve, "_is_default", False)
+            or not strawberry_field.is_basic_field
+            or strawberry_field.default_resolver is not getattr
+            or not strawberry_field.python_name.isidentifier()
+        ):
+            continue
+        field_type: Any = field.type
+        non_null = isinstance(field_type, GraphQLNonNull)
+        field_type = field_type.of_type if non_null else field_type
+        is_list = isinstance(field_type, GraphQLList)
+        items_non_null = False
+        if is_list:
+            field_type = field_type.of_type
+            items_non_null = isinstance(field_type, GraphQLNonNull)
+            field_type = field_type.of_type if items_non_null else field_type
+        if isinstance(field_type, GraphQLObjectType):
+            plan[name] = _Nested(
+                strawberry_field.python_name, field_type, non_null, is_list, items_non_null
+            )
+    _nested_plans[parent_type] = plan
+    return plan
+
+
+_COMPLETERS: dict[tuple[Builder, GraphQLObjectType, bool, bool], Callable[[Any], Any]] = {}
+
+
+def _completer(
+    build: Builder, object_type: GraphQLObjectType, is_list: bool, items_non_null: bool
+) -> Callable[[Any], Any]:
+    """Completes a nested object (or list of them) with its own builder; one function per
+    (builder, type, shape), so that plans holding it stay equal across requests."""
+    key = (build, object_type, is_list, items_non_null)
+    known = _COMPLETERS.get(key)
+    if known is not None:
+        return known
+
+    def one(value: Any) -> Any:
+        if not _is_type_of(object_type, value, None):
+            raise _Bail
+        return build(value)
+
+    def many(values: Any) -> Any:
+        if not isinstance(values, list):
+            raise _Bail
+        return [_build_item(build, object_type, item, None, items_non_null) for item in values]
+
+    completer = many if is_list else one
+    if len(_COMPLETERS) >= _MAX_BUILDERS:
+        _COMPLETERS.clear()
+    _COMPLETERS[key] = completer
+    return completer
+
+
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's execution, answering plain leaf fields without per-field machinery,
     and objects (or lists of objects) whose selection is all plain leaves in one step."""
@@ -188,8 +250,35 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         known = builders.get(id(fields))
         if known is None:
             # Keyed by identity like graphql-core's own memo; the set is kept alive with it.
-            known = builders[id(fields)] = (fields, _flat_builder(object_type, fields))
+            known = builders[id(fields)] = (fields, self._flat_builder(object_type, fields))
         return known[1]
+
+    def _flat_builder(
+        self, parent_type: GraphQLObjectType, fields: GroupedFieldSet
+    ) -> Builder | None:
+        """A function completing the selection when it is all plain fields (leaves, and
+        objects or lists of objects whose selections are all plain fields too), else None."""
+        leaves = _leaves_of(parent_type)
+        nested = _nested_of(parent_type)
+        plan: list[_Entry] = []
+        for response_name, details in fields.items():
+            name = details[0].node.name.value
+            if name == "__typename":
+                plan.append((response_name, parent_type.name, None, True))
+                continue
+            leaf = leaves.get(name)
+            if leaf is not None and leaf.attribute.isidentifier():
+                plan.append((response_name, leaf.attribute, leaf.coerce, leaf.non_null))
+                continue
+            inner = nested.get(name)
+            if inner is None:
+                return None
+            build = self._builder_for(inner.object_type, details)
+            if build is None:
+                return None
+            complete = _completer(build, inner.object_type, inner.is_list, inner.items_non_null)
+            plan.append((response_name, inner.attribute, complete, inner.non_null))
+        return _compiled(tuple(plan))
 
     def complete_object_value(
         self,

@@ -86,6 +86,7 @@ async def board_connection(
     return LeaderboardConnection(
         edges=connection.edges,
         page_info=connection.page_info,
+        nodes=connection.nodes,
         _count=connection._count,
         timeframe=timeframe,
         _updated_at=lambda: leaderboard_updated_at(context, board),

@@ -93,7 +93,32 @@ def _items() -> list[Item]:
 
 
 @strawberry.type
+class Box:
+    item: Item
+    items: list[Item]
+    maybe_item: Item | None
+    loose: list[Item | None]
+
+
+def _boxes() -> list[Box]:
+    good, no_count, bad_colour, _ = _items()
+    return [
+        Box(item=good, items=[good, good], maybe_item=None, loose=[good, None]),
+        Box(item=good, items=[good, no_count], maybe_item=bad_colour, loose=[no_count]),
+        Box(item=no_count, items=[], maybe_item=good, loose=[]),
+    ]
+
+
+@strawberry.type
 class ToyQuery:
+    @strawberry.field
+    def boxes(self) -> list[Box | None]:
+        return list[Box | None](_boxes())
+
+    @strawberry.field
+    def first_box(self) -> Box:
+        return _boxes()[0]
+
     @strawberry.field
     def items(self) -> list[Item | None]:
         return list(_items())
@@ -111,6 +136,10 @@ class ToyQuery:
         "{ items { label alias: label c: count } }",
         "{ items { ... on Item { colour } __typename } }",
         "{ items { label @include(if: false) count @skip(if: true) maybe } }",
+        "{ firstBox { item { label count } items { label } maybeItem { label } loose { label } } }",
+        "{ boxes { item { label } items { label colour } maybeItem { label } } }",
+        "{ boxes { items { count } loose { label } } }",
+        "{ boxes { maybeItem { colour } item { __typename computed } } }",
     ],
 )
 async def test_failing_leaves_fail_the_same_way(query: str) -> None:
