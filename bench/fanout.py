@@ -33,10 +33,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import websockets
 
-from bench.support import bench_database
+from bench.support import bench_database, wait_for_health
 from db.migrate import upgrade
 from db.pool import connect
 from ingest.fills import Direction, Fill
@@ -96,14 +95,7 @@ def gateway(database_url: str, port: int) -> Iterator[str]:
         stdin=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        wait_for_health(port, process)
         yield f"ws://127.0.0.1:{port}/graphql"
     finally:
         process.send_signal(signal.SIGINT)

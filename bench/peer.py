@@ -37,10 +37,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.peer_data import load_peer_data
 from bench.peer_query import QUERY, VARIABLES, differences
+from bench.support import wait_for_health
 from db.migrate import upgrade
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -165,7 +164,7 @@ def run_perpgraph(
             command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
         try:
-            _wait_until_ready(port, server)
+            wait_for_health(port, server)
             url = f"http://127.0.0.1:{port}/graphql"
             measure = subprocess.run(
                 [str(args.harness / "measure.sh"), url, str(body), str(results)],
@@ -188,20 +187,6 @@ def run_perpgraph(
             except subprocess.TimeoutExpired:
                 _stop_tree(server.pid)
     return Figures.read(label, results)
-
-
-def _wait_until_ready(port: int, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"perpgraph serve exited ({server.returncode}); see serve.log")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("perpgraph serve did not answer /healthz within 60 s")
 
 
 def _free_port() -> int:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -46,3 +49,19 @@ def database_url(conninfo: str) -> str:
     if isinstance(host, str) and host.startswith("/"):
         return f"postgresql://{credentials}/{params['dbname']}?host={host}&port={port}"
     return f"postgresql://{credentials}{host}:{port}/{params['dbname']}"
+
+
+def wait_for_health(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Return once the gateway on ``port`` answers ``/healthz``; fail if it exits or does not
+    answer within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the gateway exited ({process.returncode}) before answering")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the gateway did not answer /healthz within {timeout:.0f} s")

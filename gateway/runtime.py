@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -104,21 +105,24 @@ async def _simulate(
         await connection.close()
 
 
+def _server_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "warning",
+        "lifespan": "on",
+        "ws_ping_interval": settings.websocket_ping_seconds,
+        "ws_ping_timeout": settings.websocket_ping_seconds,
+        # Events are small JSON messages sent to many sockets: compressing each one per
+        # socket cost more CPU than it saved bytes (measured with bench/fanout.py).
+        "ws_per_message_deflate": False,
+    }
+
+
 @asynccontextmanager
 async def _serving(settings: Settings, url: str) -> AsyncIterator[asyncio.Task[None]]:
     """Start the API server; yield the task that ends when the server stops (Ctrl-C)."""
-    config = uvicorn.Config(
-        create_app(settings, url),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        lifespan="on",
-        ws_ping_interval=settings.websocket_ping_seconds,
-        ws_ping_timeout=settings.websocket_ping_seconds,
-        # Events are small JSON messages sent to many sockets: compressing each one per
-        # socket cost more CPU than it saved bytes (measured with bench/fanout.py).
-        ws_per_message_deflate=False,
-    )
+    config = uvicorn.Config(create_app(settings, url), **_server_options(settings))
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
@@ -200,14 +204,8 @@ def serve_workers(settings: Settings) -> None:
         uvicorn.run(
             "gateway.asgi:app_from_environment",
             factory=True,
-            host=settings.host,
-            port=settings.port,
             workers=settings.workers,
-            log_level="warning",
-            lifespan="on",
-            ws_ping_interval=settings.websocket_ping_seconds,
-            ws_ping_timeout=settings.websocket_ping_seconds,
-            ws_per_message_deflate=False,
+            **_server_options(settings),
         )
 
 

@@ -13,7 +13,7 @@ answers and errors are the same as without the shortcut (``tests/schema/test_exe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -58,6 +58,22 @@ def _coercion(leaf_type: GraphQLLeafType) -> Callable[[Any], Any]:
     return coerce
 
 
+def _plain_fields(parent_type: GraphQLObjectType) -> Iterator[tuple[str, str, Any]]:
+    """(GraphQL name, attribute, GraphQL type) of each field strawberry resolves by reading an
+    attribute: no resolver, no extension, no argument."""
+    for name, field in parent_type.fields.items():
+        strawberry_field = (field.extensions or {}).get(_DEFINITION)
+        if (
+            strawberry_field is not None
+            and not field.args
+            and getattr(field.resolve, "_is_default", False)
+            and strawberry_field.is_basic_field
+            and strawberry_field.default_resolver is getattr
+            and strawberry_field.python_name.isidentifier()
+        ):
+            yield name, strawberry_field.python_name, field.type
+
+
 _plans: WeakKeyDictionary[GraphQLObjectType, dict[str, _Leaf]] = WeakKeyDictionary()
 
 
@@ -67,21 +83,11 @@ def _leaves_of(parent_type: GraphQLObjectType) -> dict[str, _Leaf]:
     if plan is not None:
         return plan
     plan = {}
-    for name, field in parent_type.fields.items():
-        strawberry_field = (field.extensions or {}).get(_DEFINITION)
-        if (
-            strawberry_field is None
-            or field.args
-            or not getattr(field.resolve, "_is_default", False)
-            or not strawberry_field.is_basic_field
-            or strawberry_field.default_resolver is not getattr
-        ):
-            continue
-        field_type = field.type
+    for name, attribute, field_type in _plain_fields(parent_type):
         non_null = isinstance(field_type, GraphQLNonNull)
         named = field_type.of_type if non_null else field_type
         if is_leaf_type(named):
-            plan[name] = _Leaf(strawberry_field.python_name, named, non_null, _coercion(named))
+            plan[name] = _Leaf(attribute, named, non_null, _coercion(named))
     _plans[parent_type] = plan
     return plan
 
@@ -171,20 +177,9 @@ def _nested_of(parent_type: GraphQLObjectType) -> dict[str, _Nested]:
     if plan is not None:
         return plan
     plan = {}
-    for name, field in parent_type.fields.items():
-        strawberry_field = (field.extensions or {}).get(_DEFINITION)
-        if (
-            strawberry_field is None
-            or field.args
-            or not getattr(field.resolve, "_is_default", False)
-            or not strawberry_field.is_basic_field
-            or strawberry_field.default_resolver is not getattr
-            or not strawberry_field.python_name.isidentifier()
-        ):
-            continue
-        field_type: Any = field.type
-        non_null = isinstance(field_type, GraphQLNonNull)
-        field_type = field_type.of_type if non_null else field_type
+    for name, attribute, declared in _plain_fields(parent_type):
+        non_null = isinstance(declared, GraphQLNonNull)
+        field_type = declared.of_type if non_null else declared
         is_list = isinstance(field_type, GraphQLList)
         items_non_null = False
         if is_list:
@@ -192,9 +187,7 @@ def _nested_of(parent_type: GraphQLObjectType) -> dict[str, _Nested]:
             items_non_null = isinstance(field_type, GraphQLNonNull)
             field_type = field_type.of_type if items_non_null else field_type
         if isinstance(field_type, GraphQLObjectType):
-            plan[name] = _Nested(
-                strawberry_field.python_name, field_type, non_null, is_list, items_non_null
-            )
+            plan[name] = _Nested(attribute, field_type, non_null, is_list, items_non_null)
     _nested_plans[parent_type] = plan
     return plan
 
@@ -267,7 +260,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 plan.append((response_name, parent_type.name, None, True))
                 continue
             leaf = leaves.get(name)
-            if leaf is not None and leaf.attribute.isidentifier():
+            if leaf is not None:
                 plan.append((response_name, leaf.attribute, leaf.coerce, leaf.non_null))
                 continue
             inner = nested.get(name)

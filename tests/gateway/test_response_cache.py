@@ -77,6 +77,14 @@ async def _ask(client: httpx.AsyncClient, query: str = PAGE) -> tuple[str | None
     return response.headers.get("x-perpgraph-cache"), response.json()
 
 
+async def _cached(client: httpx.AsyncClient) -> Any:
+    """Ask twice: the second answer comes from the cache; it is returned."""
+    await _ask(client)
+    state, body = await _ask(client)
+    assert state == "hit"
+    return body
+
+
 def _top(body: Any) -> Any:
     return body["data"]["leaderboard"]["nodes"][0]
 
@@ -148,9 +156,7 @@ async def test_a_committed_change_to_any_row_it_read_is_in_the_next_answer(
     client: httpx.AsyncClient, market_url: str, change: Change
 ) -> None:
     # given an answer in the cache
-    await _ask(client)
-    state, body = await _ask(client)
-    assert state == "hit"
+    body = await _cached(client)
     # when a row it read changes and the change commits
     index, entry = next(
         (i, e)
@@ -185,8 +191,7 @@ async def test_no_stale_answer_right_after_a_commit_many_times_over(
 async def test_changes_to_tables_it_did_not_read_or_rolled_back_keep_it(
     client: httpx.AsyncClient, market_url: str
 ) -> None:
-    await _ask(client)
-    assert (await _ask(client))[0] == "hit"
+    await _cached(client)
     _commit(
         market_url,
         "INSERT INTO ingest_checkpoint (source, position, fills_written, updated_at) "
@@ -226,8 +231,7 @@ async def test_variables_and_operation_make_different_entries(client: httpx.Asyn
 async def test_while_the_listener_is_down_nothing_is_served_from_memory(
     client: httpx.AsyncClient, market_url: str
 ) -> None:
-    await _ask(client)
-    assert (await _ask(client))[0] == "hit"
+    await _cached(client)
     # when the listening connection is cut (a failover, a restart of Postgres)
     _commit(
         market_url,
