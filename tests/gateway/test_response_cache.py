@@ -287,3 +287,30 @@ async def test_a_plan_that_sees_less_gets_its_own_entry(market_url: str) -> None
         ]
         refused = await client.post("/graphql", json={"query": query}, headers=bearer(free))
         assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[1, 2, 3]",
+        b'{"query": 12}',
+        b'{"query": "{ leaderboard { nodes { rank } } }", "variables": {"n": 1' + b"0" * 40 + b"}}",
+        b'{"query": "{ leaderboard { nodes { rank } ',
+        b"\xff\xfe\x00",
+        b'{"query": "' + b"{ a " * 2000 + b'"}',
+    ],
+)
+async def test_malformed_requests_pass_through_to_the_same_answer_as_without_the_cache(
+    market_url: str, body: bytes
+) -> None:
+    headers = {"content-type": "application/json"}
+    answers = []
+    for cached in (True, False):
+        settings = open_access_settings(database_url=market_url, response_cache=cached)
+        async with client_for(settings) as client:
+            response = await client.post("/graphql", content=body, headers=headers)
+            answers.append((response.status_code, response.headers.get("x-perpgraph-cache")))
+            assert response.status_code < 500
+    assert answers[0][0] == answers[1][0]
+    assert answers[0][1] in (None, "miss")
