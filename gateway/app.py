@@ -13,11 +13,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from gateway.access import AccessControl, Grant
+from gateway.admission import ConcurrencyLimit
 from gateway.auth import key_from_connection_params
 from gateway.graphiql import (
     graphiql_static_app,
@@ -159,9 +161,9 @@ def create_app(
 
     access = AccessControl(settings, lambda: state.pool, clock=clock)
     graphql = GatewayGraphQL(state, settings, access)
-    queries: Any = graphql
+    queries: Any = ConcurrencyLimit(graphql, settings.max_concurrent_queries)
     if settings.response_cache:
-        queries = _cached(graphql, state, settings, access)
+        queries = _cached(queries, state, settings, access)
     return Starlette(
         routes=[
             Route("/graphql", access.guard(queries), methods=["GET", "POST"]),
@@ -174,7 +176,7 @@ def create_app(
 
 
 def _cached(
-    graphql: GatewayGraphQL, state: GatewayState, settings: Settings, access: AccessControl
+    graphql: ASGIApp, state: GatewayState, settings: Settings, access: AccessControl
 ) -> ResponseCache:
     """The view behind the exact response cache; a hit is counted and charged like the
     execution it replaces."""

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         le=64,
         description="Gateway processes sharing the port (`serve`): about one per core.",
     )
+    max_concurrent_queries: int = Field(
+        default=4,
+        ge=1,
+        description="HTTP queries one gateway process executes at once; more wait their turn.",
+    )
     response_cache: bool = Field(
         default=True,
         description="Serve repeated queries from memory while the data they read is unchanged "
