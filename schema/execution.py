@@ -141,7 +141,7 @@ def _compiled(plan: tuple[_Entry, ...]) -> Builder:
         [
             "def build(source):",
             "    try:",
-            *body,
+            *(body or ["        pass"]),
             "    except _Bail:",
             "        raise",
             "    except Exception as error:",

@@ -139,6 +139,7 @@ class ToyQuery:
         "{ firstBox { item { label count } items { label } maybeItem { label } loose { label } } }",
         "{ boxes { item { label } items { label colour } maybeItem { label } } }",
         "{ boxes { items { count } loose { label } } }",
+        "{ items { __typename } boxes { item { __typename } items { __typename } } }",
         "{ boxes { maybeItem { colour } item { __typename computed } } }",
     ],
 )
@@ -148,3 +149,58 @@ async def test_failing_leaves_fail_the_same_way(query: str) -> None:
     fast_result = await fast.execute(query)
     reference_result = await reference.execute(query)
     assert _outcome(fast_result) == _outcome(reference_result)
+
+
+def _needs_arguments(field: Any) -> bool:
+    from graphql import GraphQLNonNull, Undefined
+
+    return any(
+        isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined
+        for arg in field.args.values()
+    )
+
+
+def _selection(type_: Any, depth: int) -> str:
+    """Every field of ``type_`` that needs no argument, objects ``depth`` levels deep."""
+    from graphql import get_named_type, is_leaf_type, is_object_type
+
+    named = get_named_type(type_)
+    if is_leaf_type(named):
+        return ""
+    parts = ["__typename"]
+    if not is_object_type(named):
+        return "{ __typename }"
+    for name, field in named.fields.items():
+        if _needs_arguments(field):
+            continue
+        inner = get_named_type(field.type)
+        if is_leaf_type(inner):
+            parts.append(name)
+        elif depth > 0:
+            parts.append(f"{name} {_selection(field.type, depth - 1)}")
+    return "{ " + " ".join(parts) + " }"
+
+
+def _root_queries() -> list[str]:
+    queries = []
+    for name, field in REFERENCE._schema.query_type.fields.items():  # type: ignore[union-attr]
+        if name in {"viewer", "rateLimit"} or _needs_arguments(field):
+            continue
+        queries.append(f"{{ {name} {_selection(field.type, 3)} }}")
+    return queries
+
+
+ROOT_QUERIES = _root_queries()
+
+
+def test_every_root_field_is_covered() -> None:
+    assert len(ROOT_QUERIES) >= 15
+
+
+@pytest.mark.parametrize("query", ROOT_QUERIES, ids=[q.split()[1] for q in ROOT_QUERIES])
+async def test_every_root_field_answers_the_same_either_way(
+    seeded_pool: AsyncConnectionPool, query: str
+) -> None:
+    fast = await FAST.execute(query, context_value=Context.for_pool(seeded_pool))
+    reference = await REFERENCE.execute(query, context_value=Context.for_pool(seeded_pool))
+    assert _outcome(fast) == _outcome(reference)
