@@ -65,13 +65,20 @@ class BoardSize:
 #: the trades are read twice whatever the number of boards: per trader and day for the PnL
 #: series (one sum), per trader, band and coin for everything else. Drawdown is decomposed per
 #: band: with C the cumulative daily PnL, R its running peak inside the band, and P the peak
-#: before the band, the band's worst fall is max(P - min C, max(R - C)).
+#: before the band, the band's worst fall is max(P - min C, max(R - C)). The daily rows are
+#: grouped on ``nb`` and ``nd`` (band and day negated: oldest first), the order both window
+#: passes of the curve and the per-band sums read them in, so the series is sorted once; the
+#: squares of the daily PnL take one conversion to float per day. A position's margin is rounded
+#: after the maximum (rounding is monotonic), and a whole-number leverage is divided by as an
+#: integer: the same numeric value, without the float-to-text conversion of ``::numeric``.
+#: The percentiles are ranked over a narrow projection of the figures and joined back, so the
+#: wide rows of the boards are sorted once (for the ranks) rather than once per percentile.
 _RECOMPUTE_BOARDS = """
 WITH windows AS (
     SELECT w::int AS w, key FROM unnest(%(keys)s::text[]) WITH ORDINALITY AS u(key, w)
 ),
 coin_bands AS (
-    SELECT trader_id, width_bucket(day, %(lengths)s::int[]) AS band, coin,
+    SELECT trader_id, coin, width_bucket(day, %(lengths)s::int[]) AS band,
            sum(realized) AS realized_pnl, sum(fee) AS fees, sum(notional) AS volume,
            count(*) AS trade_count,
            count(*) FILTER (WHERE is_liquidation) AS liquidation_count,
@@ -87,31 +94,34 @@ coin_bands AS (
                  floor(date_part('epoch', %(as_of)s - timestamp) / 86400)::int AS day
           FROM trade
           WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS f
-    GROUP BY 1, 2, 3
+    GROUP BY trader_id, coin, band
 ),
 daily AS (
-    SELECT trader_id, day, width_bucket(day, %(lengths)s::int[]) AS band, sum(pnl) AS pnl
-    FROM (SELECT trader_id, coalesce(realized_pnl, 0) - coalesce(fee, 0) AS pnl,
-                 floor(date_part('epoch', %(as_of)s - timestamp) / 86400)::int AS day
-          FROM trade
-          WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS f
-    GROUP BY trader_id, day
+    SELECT trader_id, nb, nd, -nb AS band, -nd AS day, sum(pnl) AS pnl,
+           sum(pnl)::float8 AS pnl_f
+    FROM (SELECT trader_id, coalesce(realized_pnl, 0) - coalesce(fee, 0) AS pnl, -day AS nd,
+                 -width_bucket(day, %(lengths)s::int[]) AS nb
+          FROM (SELECT trader_id, realized_pnl, fee,
+                       floor(date_part('epoch', %(as_of)s - timestamp) / 86400)::int AS day
+                FROM trade
+                WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS t) AS f
+    GROUP BY trader_id, nb, nd
 ),
 curve AS (
-    SELECT *, max(cumulative) OVER (PARTITION BY trader_id, band ORDER BY day DESC
+    SELECT *, max(cumulative) OVER (PARTITION BY trader_id, nb ORDER BY nd
                                     ROWS UNBOUNDED PRECEDING) AS band_peak
-    FROM (SELECT *, sum(pnl) OVER (PARTITION BY trader_id ORDER BY day DESC
+    FROM (SELECT *, sum(pnl) OVER (PARTITION BY trader_id ORDER BY nb, nd
                                    ROWS UNBOUNDED PRECEDING) AS cumulative
           FROM daily) AS c
 ),
 bands AS (
-    SELECT trader_id, band,
-           sum(pnl) AS total, sum(pnl::float8 * pnl::float8) AS squares,
-           sum(least(pnl, 0)::float8 * least(pnl, 0)::float8) AS downside,
+    SELECT trader_id, -nb AS band,
+           sum(pnl) AS total, sum(pnl_f * pnl_f) AS squares,
+           sum(least(pnl_f, 0) * least(pnl_f, 0)) AS downside,
            min(cumulative) AS low, max(cumulative) AS high,
            max(band_peak - cumulative) AS inner_drawdown, max(day) AS oldest_day,
            sum(sum(pnl)) OVER (PARTITION BY trader_id) AS trader_total
-    FROM curve GROUP BY trader_id, band
+    FROM curve GROUP BY trader_id, nb
 ),
 expanded AS (
     SELECT e.*,
@@ -204,12 +214,15 @@ position_bands AS (
            min(net) FILTER (WHERE band >= 0 AND net < 0) AS largest_loss,
            sum(hold_seconds) FILTER (WHERE band >= 0) AS hold_seconds,
            sum(leverage) AS leverage_sum, count(leverage) AS leverage_count,
-           max(leverage) AS max_leverage, max(margin) AS capital
+           max(leverage) AS max_leverage, round(max(margin), 8) AS capital
     FROM (SELECT trader_id, funding, leverage,
                  realized_pnl - fees + funding AS net,
                  extract(epoch FROM closed_at - opened_at) AS hold_seconds,
-                 round(max_size * entry_price
-                       / CASE WHEN leverage > 0 THEN leverage::numeric ELSE 1 END, 8) AS margin,
+                 max_size * entry_price
+                     / CASE WHEN leverage > 0 AND leverage = trunc(leverage) AND leverage < 1e9
+                            THEN leverage::int8::numeric
+                            WHEN leverage > 0 THEN leverage::numeric
+                            ELSE 1 END AS margin,
                  CASE WHEN closed_at IS NULL OR closed_at > %(as_of)s THEN -1
                       ELSE width_bucket(floor(date_part('epoch', %(as_of)s - closed_at)
                                               / 86400)::int, %(lengths)s::int[]) END AS band
@@ -279,8 +292,8 @@ figures AS (
     LEFT JOIN open AS o USING (trader_id)
     LEFT JOIN coins AS k USING (trader_id, w)
 ),
-components AS (
-    SELECT f.*,
+percentiles AS (
+    SELECT trader_id, w,
            CASE WHEN count(*) OVER board = 1 THEN 100
                 ELSE 100 * percent_rank() OVER (board ORDER BY net_pnl) END AS score_pnl,
            CASE WHEN count(*) OVER board = 1 THEN 100
@@ -288,7 +301,12 @@ components AS (
                AS score_roi,
            CASE WHEN count(*) OVER board = 1 THEN 100
                 ELSE 100 * percent_rank() OVER (board ORDER BY coalesce(sharpe, '-Infinity'))
-                END AS score_sharpe,
+                END AS score_sharpe
+    FROM (SELECT trader_id, w, net_pnl, roi, sharpe FROM figures) AS f
+    WINDOW board AS (PARTITION BY w)
+),
+components AS (
+    SELECT f.*, p.score_pnl, p.score_roi, p.score_sharpe,
            100 * coalesce(win_rate, 0) AS score_win_rate,
            CASE WHEN max_drawdown_pct IS NULL THEN 0
                 ELSE 100 * (1 - least(max_drawdown_pct, 1)) END AS score_drawdown,
@@ -298,8 +316,7 @@ components AS (
                   + %(risk_liquidations)s
                     * least(liquidation_count::float8 / greatest(closed_position_count, 1), 1))
                AS risk_score
-    FROM figures AS f
-    WINDOW board AS (PARTITION BY w)
+    FROM figures AS f JOIN percentiles AS p USING (trader_id, w)
 ),
 scored AS (
     SELECT *,
