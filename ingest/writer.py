@@ -228,12 +228,18 @@ async def _drop_stored_fills(
     unique: dict[tuple[str, int, str], Fill] = {}
     for fill in fills:
         unique.setdefault((fill.venue, trader_ids[(fill.venue, fill.address)], fill.fill_id), fill)
-    keys = list(unique)
+    keys = sorted(unique)
+    # One probe of the unique index per fill, in key order (LATERAL ... LIMIT 1 keeps the plan
+    # a nested loop): a join let the planner hash the whole trade table, once per batch.
     cursor = await connection.execute(
         """
-        SELECT t.venue, t.trader_id, t.venue_fill_id FROM trade AS t
-        JOIN unnest(%s::text[], %s::bigint[], %s::text[]) AS k(venue, trader_id, fill_id)
-          ON t.venue = k.venue AND t.trader_id = k.trader_id AND t.venue_fill_id = k.fill_id
+        SELECT k.venue, k.trader_id, k.fill_id
+        FROM unnest(%s::text[], %s::bigint[], %s::text[]) AS k(venue, trader_id, fill_id),
+        LATERAL (
+            SELECT 1 FROM trade AS t
+            WHERE t.venue = k.venue AND t.trader_id = k.trader_id AND t.venue_fill_id = k.fill_id
+            LIMIT 1
+        ) AS stored
         """,
         ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]),
     )
