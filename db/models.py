@@ -120,10 +120,10 @@ class Position(SQLModel, table=True):
     )
 
     id: int = Field(sa_column=Column(BigInteger, Identity(), primary_key=True))
-    trader_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("trader.id"), nullable=False, index=True)
-    )
-    coin: str = Field(sa_column=Column(Text, ForeignKey("market.coin"), nullable=False))
+    # trader_id and coin refer to trader and market; migration 0004 enforces that with
+    # statement-level triggers, not foreign keys (one check per INSERT instead of two per row).
+    trader_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    coin: str = Field(sa_column=Column(Text, nullable=False))
     side: str = Field(sa_column=Column(Text, nullable=False))
     size: Decimal = _amount()
     max_size: Decimal = _amount()
