@@ -162,6 +162,12 @@ class Trade(SQLModel, table=True):
         Index("trade_by_position", "position_id", text("timestamp DESC"), text("id DESC")),
         Index("trade_by_coin_time", "coin", text("timestamp DESC"), text("id DESC")),
         Index("trade_by_time", text("timestamp DESC"), text("id DESC")),
+        # Only FLIPs close a position: the others are not indexed (migration 0006).
+        Index(
+            "trade_by_closed_position",
+            "closed_position_id",
+            postgresql_where=text("closed_position_id IS NOT NULL"),
+        ),
     )
 
     id: int = Field(sa_column=Column(BigInteger, Identity(), primary_key=True))
@@ -172,7 +178,7 @@ class Trade(SQLModel, table=True):
     # check per COPY instead of four per row: the writer's hot path).
     trader_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     position_id: int | None = Field(default=None, sa_column=Column(BigInteger))
-    closed_position_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    closed_position_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     coin: str = Field(sa_column=Column(Text, nullable=False))
     timestamp: datetime = _moment()
     side: str = Field(sa_column=Column(Text, nullable=False))
