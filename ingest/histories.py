@@ -105,7 +105,7 @@ async def load_pairs(
                (SELECT max(q.last_fill_at) FROM position AS q
                 WHERE q.trader_id = k.trader_id AND q.coin = k.coin
                   AND q.closed_at IS NOT NULL)
-        FROM unnest(%s::bigint[], %s::text[]) AS k(trader_id, coin)
+        FROM unnest(%b::bigint[], %b::text[]) AS k(trader_id, coin)
         LEFT JOIN position AS p
           ON p.trader_id = k.trader_id AND p.coin = k.coin AND p.closed_at IS NULL
         """,

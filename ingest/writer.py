@@ -262,11 +262,12 @@ async def _drop_stored_fills(
         unique.setdefault((fill.venue, trader_ids[(fill.venue, fill.address)], fill.fill_id), fill)
     keys = sorted(unique)
     # One probe of the unique index per fill, in key order (LATERAL ... LIMIT 1 keeps the plan
-    # a nested loop): a join let the planner hash the whole trade table, once per batch.
+    # a nested loop): a join let the planner hash the whole trade table, once per batch. The
+    # arrays go in binary (%b): a third to a quarter of the cost of formatting them as text.
     cursor = await connection.execute(
         """
         SELECT k.venue, k.trader_id, k.fill_id
-        FROM unnest(%s::text[], %s::bigint[], %s::text[]) AS k(venue, trader_id, fill_id),
+        FROM unnest(%b::text[], %b::bigint[], %b::text[]) AS k(venue, trader_id, fill_id),
         LATERAL (
             SELECT 1 FROM trade AS t
             WHERE t.venue = k.venue AND t.trader_id = k.trader_id AND t.venue_fill_id = k.fill_id
@@ -398,7 +399,7 @@ async def _ensure_traders(
     cursor = await connection.execute(
         """
         UPDATE trader SET last_trade_at = greatest(trader.last_trade_at, k.last_trade)
-        FROM unnest(%s::text[], %s::text[], %s::timestamptz[]) AS k(venue, address, last_trade)
+        FROM unnest(%b::text[], %b::text[], %b::timestamptz[]) AS k(venue, address, last_trade)
         WHERE trader.venue = k.venue AND trader.address = k.address
         RETURNING trader.venue, trader.address, trader.id
         """,
