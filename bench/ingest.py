@@ -31,7 +31,7 @@ from db.pool import connect
 from ingest.fills import Fill
 from ingest.simulate import prepare_markets
 from ingest.simulator import MarketSimulator
-from ingest.writer import update_marks, write_fills
+from ingest.writer import PositionCache, update_marks, write_fills
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 #: Simulated fills per trader per day, measured on the default market (for sizing the run).
@@ -69,10 +69,11 @@ async def run(traders: int, fills: int, batch_size: int, seed: int) -> dict[str,
         try:
             await prepare_markets(connection, MarketSimulator(traders=1, seed=seed))
             written = 0
+            cache = PositionCache()
             started = time.perf_counter()
             for index, batch in enumerate(batches):
                 report = await write_fills(
-                    connection, batch, source="bench", checkpoint=str(index + 1)
+                    connection, batch, source="bench", checkpoint=str(index + 1), cache=cache
                 )
                 written += report.fills_written
                 if index % 10 == 9:

@@ -22,6 +22,7 @@ from ingest.scoring import recompute_leaderboards
 from ingest.simulator import VENUE, MarketSimulator
 from ingest.writer import (
     MarketSpec,
+    PositionCache,
     WriteReport,
     read_checkpoint,
     update_marks,
@@ -97,11 +98,16 @@ async def write_history(
     await prepare_markets(connection, simulator)
     total = WriteReport()
     started = time.perf_counter()
+    cache = PositionCache()  # nothing else writes positions while the history is written
     for batch in simulator.history(days=plan.days, end=end):
         if not batch:
             continue
         report = await write_fills(
-            connection, batch, source=SOURCE, checkpoint=batch[-1].timestamp.isoformat()
+            connection,
+            batch,
+            source=SOURCE,
+            checkpoint=batch[-1].timestamp.isoformat(),
+            cache=cache,
         )
         total.add(report)
         if on_progress is not None:

@@ -31,7 +31,7 @@ from db.pool import connect
 from ingest.fills import Fill
 from ingest.simulate import prepare_markets
 from ingest.simulator import MarketSimulator
-from ingest.writer import read_checkpoint, write_fills
+from ingest.writer import PositionCache, read_checkpoint, write_fills
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +84,13 @@ async def _resume(
             if asyncio.iscoroutine(result):
                 await result
         done = int(await read_checkpoint(connection, source) or 0)
+        cache = PositionCache()  # this worker is the only writer of its positions
         for index, batch in enumerate(stream()):
             if index < done:
                 continue
-            written = await write_fills(connection, batch, source=source, checkpoint=str(index + 1))
+            written = await write_fills(
+                connection, batch, source=source, checkpoint=str(index + 1), cache=cache
+            )
             report.batches_written += 1
             report.fills_written += written.fills_written
     finally:

@@ -52,3 +52,13 @@ def test_every_foreign_key_leads_an_index(make_database: DatabaseFactory) -> Non
         ).fetchall()
     # then no foreign key column is left without an index that starts with it
     assert rows == []
+
+
+def test_trader_pages_keep_room_for_hot_updates(make_database: DatabaseFactory) -> None:
+    # given the migrated schema (the writer updates every trader of a batch, once per batch)
+    url = make_database.create("fillfactor")
+    with psycopg.connect(url) as connection:
+        row = connection.execute("SELECT reloptions FROM pg_class WHERE relname = 'trader'")
+        options = row.fetchone()
+    # then trader's pages are filled to half, leaving room for the new versions
+    assert options == (["fillfactor=50"],)
