@@ -207,4 +207,5 @@ def _cached(
         plan_of=plan_of,
         cost_of=cost_of,
         charge=charge,
+        persisted=access.persisted_queries.get if access.enabled else None,
     )

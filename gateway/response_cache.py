@@ -10,7 +10,8 @@ request arrived.
 
 Not cached: anything but a 200 answer without errors; operations that are not a single query
 or that read the caller (``viewer``, ``rateLimit``); documents whose statements read something
-the table tracker cannot name; every request while the listening connection is down. Requests
+the table tracker cannot name; every request while the listening connection is down. A POST
+carrying only a persisted query's hash is keyed by the query text behind it. Requests
 that cannot be cached pass through untouched. Access control still applies to a hit: the guard
 admits it, and the hit is counted and charged the cost its first execution was charged
 (``charge``). Responses carry ``X-Perpgraph-Cache: hit`` or ``miss`` (or nothing when not
@@ -48,6 +49,8 @@ CACHE_HEADER = b"x-perpgraph-cache"
 Charge = Callable[[Scope, int], Awaitable["Refusal | None"]]
 Refusal = Callable[[Scope, Receive, Send], Awaitable[None]]
 PlanOf = Callable[[Scope], str | None]
+#: The query text behind a persisted query's SHA-256 digest, when this process knows it.
+PersistedLookup = Callable[[str], str | None]
 CostOf = Callable[[Scope], int]
 
 
@@ -72,6 +75,7 @@ class ResponseCache:
         plan_of: PlanOf = lambda scope: None,
         cost_of: CostOf = lambda scope: 0,
         charge: Charge | None = None,
+        persisted: PersistedLookup | None = None,
     ) -> None:
         self.app = app
         self._versions = versions
@@ -81,6 +85,7 @@ class ResponseCache:
         self._plan_of = plan_of
         self._cost_of = cost_of
         self._charge = charge
+        self._persisted = persisted
         self.hits = 0
         self.misses = 0
 
@@ -89,7 +94,7 @@ class ResponseCache:
         if scope["type"] != "http" or versions is None:
             await self.app(scope, receive, send)
             return
-        request, receive = await _read_request(scope, receive)
+        request, receive = await _read_request(scope, receive, self._persisted)
         if request is None or not cacheable_document(request[0]):
             await self.app(scope, receive, send)
             return
@@ -173,9 +178,12 @@ def _header(message: Message, name: bytes) -> bytes | None:
     return None
 
 
-async def _read_request(scope: Scope, receive: Receive) -> tuple[tuple[Any, ...] | None, Receive]:
+async def _read_request(
+    scope: Scope, receive: Receive, persisted: PersistedLookup | None
+) -> tuple[tuple[Any, ...] | None, Receive]:
     """(query, variables, operation name, extensions) of a GraphQL request, or None when it
-    is not one this cache handles; and a ``receive`` that replays the body to the view."""
+    is not one this cache handles; and a ``receive`` that replays the body to the view. A POST
+    that carries only a persisted query's hash gets the query text ``persisted`` knows."""
     method = scope["method"]
     if method == "GET":
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -198,15 +206,28 @@ async def _read_request(scope: Scope, receive: Receive) -> tuple[tuple[Any, ...]
 
     content_type = _header({"headers": scope.get("headers", [])}, b"content-type") or b""
     payload = _json_object(body) if content_type.startswith(b"application/json") else None
-    if payload is None or not isinstance(payload.get("query"), str):
+    if payload is None:
+        return None, replay
+    query = payload.get("query")
+    if query is None and persisted is not None:
+        query = _persisted_query(payload.get("extensions"), persisted)
+    if not isinstance(query, str):
         return None, replay
     request = (
-        payload["query"],
+        query,
         payload.get("variables"),
         payload.get("operationName"),
         payload.get("extensions"),
     )
     return request, replay
+
+
+def _persisted_query(extensions: Any, persisted: PersistedLookup) -> str | None:
+    entry = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+    digest = entry.get("sha256Hash") if isinstance(entry, dict) else None
+    if not isinstance(digest, str) or len(digest) != 64:
+        return None
+    return persisted(digest.lower())
 
 
 def _json_object(body: bytes) -> dict[str, Any] | None:

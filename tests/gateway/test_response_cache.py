@@ -314,3 +314,29 @@ async def test_malformed_requests_pass_through_to_the_same_answer_as_without_the
             assert response.status_code < 500
     assert answers[0][0] == answers[1][0]
     assert answers[0][1] in (None, "miss")
+
+
+async def test_a_persisted_query_sent_by_its_hash_alone_is_served_from_memory(
+    market_url: str,
+) -> None:
+    import hashlib
+
+    key = new_key(market_url)
+    digest = hashlib.sha256(PAGE.encode()).hexdigest()
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    async with client_for(settings_for(market_url)) as client:
+        # given the query registered with its hash (Apollo's protocol)
+        first = await client.post(
+            "/graphql", json={"query": PAGE, "extensions": extensions}, headers=bearer(key)
+        )
+        # when the client then sends the hash alone
+        again = await client.post("/graphql", json={"extensions": extensions}, headers=bearer(key))
+        # then the same answer comes from memory
+        assert first.headers["x-perpgraph-cache"] == "miss"
+        assert again.headers["x-perpgraph-cache"] == "hit"
+        assert again.content == first.content
+        # and an unknown hash still gets the protocol's answer
+        unknown = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+        missing = await client.post("/graphql", json={"extensions": unknown}, headers=bearer(key))
+        assert error_of(missing)["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        assert "x-perpgraph-cache" not in missing.headers
