@@ -63,8 +63,9 @@ async def run(requests: int) -> dict[str, float]:
         print(f"SQL statements per request: {len(statements)}")
 
         port = 18000 + secrets.randbelow(1000)
-        # The peer comparison measures the graph, not access control (bench/auth_overhead.py).
-        settings = Settings(database_url=url, port=port, access_control=False)
+        # The graph itself: not access control (bench/auth_overhead.py), not the response cache
+        # (every request here is the same one; bench/peer.py measures the cache).
+        settings = Settings(database_url=url, port=port, access_control=False, response_cache=False)
         server = uvicorn.Server(
             uvicorn.Config(create_app(settings, url), port=port, log_level="warning")
         )

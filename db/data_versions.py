@@ -10,6 +10,10 @@ hands them to the handler before the round trip completes. So once ``settle()`` 
 every change committed before it was called is counted. Concurrent callers share round trips:
 one in flight, at most one queued behind it for those who arrived after it started.
 
+It is a connection of its own, not the live-event hub's (``db/hub.py``): the hub waits in
+psycopg's ``notifies()``, which holds its connection's lock, so no barrier query could run there
+without pausing delivery to every live subscriber.
+
 When the connection is lost, notifications may have been missed: :attr:`epoch` moves (every
 version recorded before is void), ``settle()`` answers False until a new connection LISTENs,
 and reconnection is retried in the background.
@@ -54,13 +58,6 @@ class DataVersions:
         self._in_flight: asyncio.Future[bool] | None = None
         self._background: asyncio.Task[None] | None = None
         self._stopping = False
-
-    @property
-    def connected(self) -> bool:
-        return self._connection is not None
-
-    def version(self, table: str) -> int:
-        return self._versions[table]
 
     def snapshot(self, tables: frozenset[str] | set[str]) -> Mapping[str, int]:
         return {table: self._versions[table] for table in tables}

@@ -86,8 +86,6 @@ class ResponseCache:
         self._cost_of = cost_of
         self._charge = charge
         self._persisted = persisted
-        self.hits = 0
-        self.misses = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         versions = self._versions()
@@ -116,7 +114,6 @@ class ResponseCache:
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
-        self.hits += 1
         await send(
             {
                 "type": "http.response.start",
@@ -152,7 +149,6 @@ class ResponseCache:
             # them, so the answer is stored as already out of date rather than served stale.
             seen = versions.snapshot(DATA_TABLES)
             await self.app(scope, receive, capture)
-        self.misses += 1
         if start is None or start["status"] != 200 or not reads.known:
             return
         body = b"".join(chunks)

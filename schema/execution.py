@@ -40,7 +40,6 @@ _DEFINITION = "strawberry-definition"
 @dataclass(frozen=True, slots=True)
 class _Leaf:
     attribute: str
-    leaf_type: GraphQLLeafType
     non_null: bool
     coerce: Callable[[Any], Any]
 
@@ -90,7 +89,7 @@ def _leaves_of(parent_type: GraphQLObjectType) -> dict[str, _Leaf]:
         non_null = isinstance(field_type, GraphQLNonNull)
         named = field_type.of_type if non_null else field_type
         if is_leaf_type(named):
-            plan[name] = _Leaf(attribute, named, non_null, _coercion(named))
+            plan[name] = _Leaf(attribute, non_null, _coercion(named))
     _plans[parent_type] = plan
     return plan
 
