@@ -7,10 +7,11 @@ in one transaction, as the worker runs it). Prints the load time, each window's 
 the recompute time, and ends with one JSON line.
 
     .venv/bin/python bench/scoring.py [--traders 100000] [--trades 5000000] [--repeat 1]
-                                      [--keep] [--reuse URL]
+                                      [--partitions 2] [--keep] [--reuse URL]
 
-``--keep`` leaves the loaded database in place (its name is printed); ``--reuse URL`` times a
-kept one again without loading.
+``--partitions N`` computes the traders' figures on N connections at once (the worker's
+``PERPGRAPH_SCORING_PARTITIONS``; 1: all on one connection). ``--keep`` leaves the loaded
+database in place (its name is printed); ``--reuse URL`` times a kept one again without loading.
 
 Each position gets two fills (open, then close; the newest position of each trader stays open
 with an add instead of a close), spread over the year before the benchmark's clock. Uses
@@ -184,7 +185,9 @@ async def load(connection: AsyncConnection, traders: int, trades: int) -> None:
     )
 
 
-async def run(traders: int, trades: int, repeat: int, reuse: str | None) -> dict[str, float]:
+async def run(
+    traders: int, trades: int, repeat: int, reuse: str | None, partitions: int
+) -> dict[str, float]:
     with bench_database(reuse) as url:
         upgrade(url)
         connection = await connect(url)
@@ -199,14 +202,21 @@ async def run(traders: int, trades: int, repeat: int, reuse: str | None) -> dict
             timings: list[float] = []
             for attempt in range(repeat):
                 started = time.perf_counter()
-                boards = await recompute_leaderboards(connection, as_of=AS_OF, periods=False)
+                boards = await recompute_leaderboards(
+                    connection, as_of=AS_OF, periods=False, partitions=partitions
+                )
                 elapsed = time.perf_counter() - started
                 timings.append(elapsed)
                 sizes = ", ".join(f"{b.timeframe} {b.traders:,}" for b in boards)
                 print(f"recompute {attempt + 1}: {elapsed:.2f} s ({sizes})", flush=True)
         finally:
             await connection.close()
-    return {"recompute_s": round(min(timings), 2), "traders": traders, "trades": stored}
+    return {
+        "recompute_s": round(min(timings), 2),
+        "traders": traders,
+        "trades": stored,
+        "partitions": partitions,
+    }
 
 
 def main() -> None:
@@ -215,13 +225,22 @@ def main() -> None:
     parser.add_argument("--trades", type=int, default=5_000_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument(
+        "--partitions", type=int, default=2, help="connections computing at once (default 2)"
+    )
+    parser.add_argument(
         "--reuse", metavar="URL", help="time a database an earlier run loaded (no load, no drop)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the loaded database")
     arguments = parser.parse_args()
     if arguments.keep:
         os.environ["PERPGRAPH_BENCH_KEEP"] = "1"
-    figures = run(arguments.traders, arguments.trades, arguments.repeat, arguments.reuse)
+    figures = run(
+        arguments.traders,
+        arguments.trades,
+        arguments.repeat,
+        arguments.reuse,
+        arguments.partitions,
+    )
     print(json.dumps(asyncio.run(figures)))
 
 

@@ -244,7 +244,9 @@ class TraderStats(SQLModel, table=True):
         Index("trader_stats_net_pnl", "timeframe", text("net_pnl DESC"), "trader_id"),
     )
 
-    trader_id: int = Field(sa_column=Column(BigInteger, ForeignKey("trader.id"), primary_key=True))
+    # trader_id refers to trader; migration 0007 enforces that with statement-level triggers,
+    # not a foreign key (one check per board written instead of one per row).
+    trader_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
     timeframe: str = Field(sa_column=Column(Text, primary_key=True))
     realized_pnl: Decimal = _amount()
     unrealized_pnl: Decimal = _amount()

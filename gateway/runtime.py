@@ -90,7 +90,7 @@ async def _simulate(
                 f"history written: {report.fills_written:,} fills, {report.traders_created:,} "
                 f"traders, {report.positions_opened:,} positions in {seconds:.1f} s"
             )
-        boards = await recompute_leaderboards(connection)
+        boards = await recompute_leaderboards(connection, partitions=settings.scoring_partitions)
         _say("leaderboards: " + ", ".join(f"{b.timeframe} {b.traders}" for b in boards))
         if ready is not None:
             ready.set()
@@ -99,6 +99,7 @@ async def _simulate(
                 connection,
                 simulator,
                 rescore_seconds=settings.leaderboard_refresh_seconds,
+                scoring_partitions=settings.scoring_partitions,
                 stop=stop,
             )
     finally:
@@ -233,7 +234,9 @@ async def run_score(settings: Settings) -> None:
     with database(settings) as url:
         connection = await connect(url)
         try:
-            boards = await recompute_leaderboards(connection)
+            boards = await recompute_leaderboards(
+                connection, partitions=settings.scoring_partitions
+            )
         finally:
             await connection.close()
         _say("leaderboards: " + ", ".join(f"{b.timeframe} {b.traders}" for b in boards))

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     leaderboard_refresh_seconds: float = Field(
         default=60.0, gt=0, description="How often the demo worker recomputes leaderboards."
     )
+    scoring_partitions: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Connections that compute leaderboards at once, each for a share of the "
+        "traders: about the cores Postgres can spare.",
+    )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
     max_websocket_connections: int = Field(
         default=2_000, ge=1, description="WebSocket connections one gateway process accepts."

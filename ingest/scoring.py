@@ -1,10 +1,12 @@
 """Statistics, scores, tiers and leaderboards, recomputed set-wise in SQL.
 
-One statement computes every trader's figures, and every coin's, for all the boards ending at
-the same moment (``_RECOMPUTE_BOARDS``), whatever the number of boards;
-``ingest/metrics.py`` holds the same formulas as pure functions, and docs/methodology.md defines
-them. Boards are the rolling windows (DAY ... ALL_TIME) and the fixed periods
-(``db/periods.py``); they share the statement and differ only in their bounds.
+One statement computes every trader's figures, and every coin's partial sums, for all the boards
+ending at the same moment (``_STAGE_FIGURES``), whatever the number of boards; it runs once per
+partition of the traders, the partitions at once on their own connections
+(``ingest/partitions.py``). A second one scores, ranks and tiers every trader and replaces the
+boards (``_WRITE_BOARDS``). ``ingest/metrics.py`` holds the same formulas as pure functions, and
+docs/methodology.md defines them. Boards are the rolling windows (DAY ... ALL_TIME) and the
+fixed periods (``db/periods.py``); they share the statements and differ only in their bounds.
 
 Ranks order by score, then net PnL, then the trader perpgraph saw first (lower id), so they run
 1..n without gaps and are stable between recomputations.
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 
 from db.periods import BACKFILL_LIMIT, PeriodType, ended_periods
 from db.timeframes import Timeframe
@@ -28,8 +30,11 @@ from ingest.metrics import (
     RISK_WEIGHTS,
     SCORE_WEIGHTS,
 )
+from ingest.partitions import partition_filter, run_partitions, stage_tables
 
 LEADERBOARD_CHANNEL = "perpgraph_leaderboard"
+#: The transaction-level advisory lock a recompute holds while it replaces boards.
+BOARDS_LOCK = 0x7065_7270_0001
 
 #: ADVANCED: a score at or above this (and not FEATURED).
 HIGH_SCORE = 80.0
@@ -57,7 +62,8 @@ class BoardSize:
     traders: int
 
 
-#: Every statistic of several boards ending at the same moment, in one statement. The boards'
+#: Every figure of several boards ending at the same moment but the scores, ranks and tiers,
+#: for the traders of one partition (``{partition}``), into the stage tables. The boards'
 #: lengths are whole days, strictly ascending (ALL_TIME is a very long one). ``day`` numbers
 #: 24-hour buckets backwards from the end (0 = the last 24 hours): the daily PnL series of
 #: Sharpe, Sortino and drawdown. ``band`` says which boards a day belongs to: band b (the number
@@ -71,9 +77,7 @@ class BoardSize:
 #: squares of the daily PnL take one conversion to float per day. A position's margin is rounded
 #: after the maximum (rounding is monotonic), and a whole-number leverage is divided by as an
 #: integer: the same numeric value, without the float-to-text conversion of ``::numeric``.
-#: The percentiles are ranked over a narrow projection of the figures and joined back, so the
-#: wide rows of the boards are sorted once (for the ranks) rather than once per percentile.
-_RECOMPUTE_BOARDS = """
+_STAGE_FIGURES = """
 WITH windows AS (
     SELECT w::int AS w, key FROM unnest(%(keys)s::text[]) WITH ORDINALITY AS u(key, w)
 ),
@@ -93,7 +97,7 @@ coin_bands AS (
                       ELSE side END AS pnl_side,
                  floor(date_part('epoch', %(as_of)s - timestamp) / 86400)::int AS day
           FROM trade
-          WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS f
+          WHERE timestamp > %(since)s AND timestamp <= %(as_of)s AND {partition}) AS f
     GROUP BY trader_id, coin, band
 ),
 daily AS (
@@ -104,7 +108,7 @@ daily AS (
           FROM (SELECT trader_id, realized_pnl, fee,
                        floor(date_part('epoch', %(as_of)s - timestamp) / 86400)::int AS day
                 FROM trade
-                WHERE timestamp > %(since)s AND timestamp <= %(as_of)s) AS t) AS f
+                WHERE timestamp > %(since)s AND timestamp <= %(as_of)s AND {partition}) AS t) AS f
     GROUP BY trader_id, nb, nd
 ),
 curve AS (
@@ -184,19 +188,17 @@ coin_entries AS (
     FROM (SELECT coin, min(band) AS band FROM coin_bands GROUP BY trader_id, coin) AS e
     GROUP BY coin, band
 ),
-markets_written AS (
-    INSERT INTO market_stats (board, coin, volume, buy_volume, sell_volume, long_volume,
-                              short_volume, trade_count, trader_count, realized_pnl, fees,
-                              net_pnl, liquidation_count, computed_at)
-    SELECT m.key, m.coin, m.volume, m.buy_volume, m.volume - m.buy_volume, m.long_volume,
-           m.volume - m.long_volume, m.trade_count, t.traders, m.realized_pnl, m.fees,
-           m.realized_pnl - m.fees, m.liquidation_count, %(as_of)s
-    FROM (SELECT w.w, w.key, b.coin, sum(b.volume) AS volume, sum(b.buy_volume) AS buy_volume,
+markets_staged AS (
+    INSERT INTO {markets} (w, coin, volume, buy_volume, long_volume, trade_count, realized_pnl,
+                           fees, liquidation_count, traders)
+    SELECT m.w, m.coin, m.volume, m.buy_volume, m.long_volume, m.trade_count, m.realized_pnl,
+           m.fees, m.liquidation_count, t.traders
+    FROM (SELECT w.w, b.coin, sum(b.volume) AS volume, sum(b.buy_volume) AS buy_volume,
                  sum(b.long_volume) AS long_volume, sum(b.trade_count) AS trade_count,
                  sum(b.realized_pnl) AS realized_pnl, sum(b.fees) AS fees,
                  sum(b.liquidation_count) AS liquidation_count
           FROM market_bands AS b JOIN windows AS w ON b.band < w.w
-          GROUP BY w.w, w.key, b.coin) AS m
+          GROUP BY w.w, b.coin) AS m
     JOIN (SELECT w.w, e.coin, sum(e.traders)::bigint AS traders
           FROM coin_entries AS e JOIN windows AS w ON e.band < w.w
           GROUP BY w.w, e.coin) AS t USING (w, coin)
@@ -227,7 +229,8 @@ position_bands AS (
                       ELSE width_bucket(floor(date_part('epoch', %(as_of)s - closed_at)
                                               / 86400)::int, %(lengths)s::int[]) END AS band
           FROM position
-          WHERE opened_at <= %(as_of)s AND (closed_at IS NULL OR closed_at > %(since)s)) AS p
+          WHERE opened_at <= %(as_of)s AND (closed_at IS NULL OR closed_at > %(since)s)
+            AND {partition}) AS p
     GROUP BY trader_id, band
 ),
 position_windows AS (
@@ -245,7 +248,7 @@ position_windows AS (
 open AS (
     SELECT trader_id, count(*) AS open_position_count,
            sum(coalesce(unrealized_pnl, 0)) AS unrealized_pnl, sum(notional) AS open_notional
-    FROM position WHERE closed_at IS NULL
+    FROM position WHERE closed_at IS NULL AND {partition}
     GROUP BY trader_id
 ),
 figures AS (
@@ -291,6 +294,30 @@ figures AS (
     LEFT JOIN position_windows AS p USING (trader_id, w)
     LEFT JOIN open AS o USING (trader_id)
     LEFT JOIN coins AS k USING (trader_id, w)
+)
+INSERT INTO {figures} ({columns})
+SELECT {columns} FROM figures
+"""
+
+#: Scores, ranks and tiers over every partition's figures, and the boards and per-coin figures
+#: written. The percentiles are ranked over a narrow projection of the figures and joined back,
+#: so the wide rows of the boards are sorted once (for the ranks) rather than once per percentile.
+_WRITE_BOARDS = """
+WITH windows AS (
+    SELECT w::int AS w, key FROM unnest(%(keys)s::text[]) WITH ORDINALITY AS u(key, w)
+),
+figures AS (SELECT * FROM {figures}),
+markets_written AS (
+    INSERT INTO market_stats (board, coin, volume, buy_volume, sell_volume, long_volume,
+                              short_volume, trade_count, trader_count, realized_pnl, fees,
+                              net_pnl, liquidation_count, computed_at)
+    SELECT w.key, m.coin, sum(m.volume), sum(m.buy_volume), sum(m.volume) - sum(m.buy_volume),
+           sum(m.long_volume), sum(m.volume) - sum(m.long_volume), sum(m.trade_count),
+           sum(m.traders), sum(m.realized_pnl), sum(m.fees), sum(m.realized_pnl) - sum(m.fees),
+           sum(m.liquidation_count), %(as_of)s
+    FROM {markets} AS m JOIN windows AS w USING (w)
+    GROUP BY w.key, m.coin
+    RETURNING 1
 ),
 percentiles AS (
     SELECT trader_id, w,
@@ -352,7 +379,7 @@ SELECT trader_id, windows.key, realized_pnl, unrealized_pnl, fees, funding, net_
        roi, capital, profit_factor, avg_win, avg_loss, largest_win, largest_loss,
        avg_hold_seconds, sharpe, sortino, days_in_series, max_drawdown, max_drawdown_pct,
        avg_leverage, max_leverage, long_pnl, short_pnl, long_volume, short_volume, dominant_side,
-       coins[1], coalesce(coins, '{}'), open_notional, risk_score,
+       coins[1], coalesce(coins, '{{}}'), open_notional, risk_score,
        CASE WHEN risk_score < %(risk_low)s THEN 'CONSERVATIVE'
             WHEN risk_score < %(risk_high)s THEN 'MODERATE'
             ELSE 'AGGRESSIVE' END,
@@ -417,22 +444,93 @@ def board_parameters(boards: dict[str, int], as_of: datetime) -> dict[str, Any]:
     }
 
 
-async def compute_boards(
-    connection: AsyncConnection, boards: dict[str, int], as_of: datetime
-) -> dict[str, int]:
-    """Replace boards ``{key: length in days}``, all ending at ``as_of``, with the figures of
-    their fills, in one statement; each board's trader count. Call inside a transaction."""
-    await connection.execute("SET LOCAL jit = off")
-    await connection.execute("SET LOCAL work_mem = '512MB'")
+#: The stage tables of a recompute (ingest/partitions.py): every trader's figures per board
+#: before scoring (the columns of ``figures`` in ``_STAGE_FIGURES``), and each partition's
+#: per-coin sums, added up when the boards are written.
+_STAGES = {
+    "figures": """
+        trader_id bigint, w int, realized_pnl numeric, unrealized_pnl numeric, fees numeric,
+        funding numeric, net_pnl numeric, volume numeric, trade_count int,
+        closed_position_count int, wins int, losses int, win_rate float8, liquidation_count int,
+        open_position_count bigint, open_notional numeric, last_trade_at timestamptz,
+        roi float8, capital numeric, profit_factor float8, avg_win numeric, avg_loss numeric,
+        largest_win numeric, largest_loss numeric, avg_hold_seconds float8, sharpe float8,
+        sortino float8, days_in_series int, max_drawdown numeric, max_drawdown_pct float8,
+        avg_leverage float8, max_leverage float8, long_pnl numeric, short_pnl numeric,
+        long_volume numeric, short_volume numeric, dominant_side text, coins text[]
+    """,
+    "markets": """
+        w int, coin text, volume numeric, buy_volume numeric, long_volume numeric,
+        trade_count numeric, realized_pnl numeric, fees numeric, liquidation_count numeric,
+        traders bigint
+    """,
+}
+
+#: Each recompute transaction's settings (the partitions' too).
+_SETTINGS = (
+    "SET LOCAL jit = off",
+    "SET LOCAL work_mem = '512MB'",
     # Sorted grouping rather than hash tables of numeric sums: the groups come out in the order
     # the window functions and merge joins need, and it measured 20-25 % faster (operations.md).
-    await connection.execute("SET LOCAL enable_hashagg = off")
+    "SET LOCAL enable_hashagg = off",
+)
+
+
+async def compute_boards(
+    connection: AsyncConnection, boards: dict[str, int], as_of: datetime, *, partitions: int = 1
+) -> dict[str, int]:
+    """Replace boards ``{key: length in days}``, all ending at ``as_of``, with the figures of
+    their fills; each board's trader count. Call inside a transaction.
+
+    Every trader's figures are computed by ``partitions`` connections at once, each for the
+    traders of one ``mod(trader_id, partitions)`` (``ingest/partitions.py``), all reading this
+    transaction's snapshot; one connection (this one) when ``partitions`` is 1. Scores, ranks
+    and tiers, which compare traders, are computed here over all of them.
+    """
+    if partitions < 1:
+        raise ValueError(f"partitions must be >= 1, not {partitions}")
+    params = board_parameters(boards, as_of)
+    stages = stage_tables(_STAGES)
+    figures, markets = stages["figures"], stages["markets"]
+
+    def stage_statement(partition: int) -> sql.Composed:
+        return sql.SQL(_STAGE_FIGURES).format(
+            partition=partition_filter(partition, partitions),
+            figures=figures.identifier,
+            markets=markets.identifier,
+            columns=figures.column_list,
+        )
+
+    for setting in _SETTINGS:
+        await connection.execute(setting)
+    if partitions == 1:
+        for stage in stages.values():
+            await connection.execute(stage.create(temporary=True))
+        await connection.execute(stage_statement(0), params)
+    else:
+        await run_partitions(
+            connection,
+            stage_statement,
+            params,
+            partitions=partitions,
+            stages=list(stages.values()),
+            settings=_SETTINGS,
+        )
+    # One recompute replaces boards at a time: another one's rows, committed after this
+    # transaction's DELETE began, would collide with the rows it inserts.
+    await connection.execute("SELECT pg_advisory_xact_lock(%s)", (BOARDS_LOCK,))
     await connection.execute("DELETE FROM trader_stats WHERE timeframe = ANY(%s)", (list(boards),))
     await connection.execute("DELETE FROM market_stats WHERE board = ANY(%s)", (list(boards),))
-    cursor = await connection.execute(_RECOMPUTE_BOARDS, board_parameters(boards, as_of))
+    cursor = await connection.execute(
+        sql.SQL(_WRITE_BOARDS).format(figures=figures.identifier, markets=markets.identifier),
+        params,
+    )
     counts = dict.fromkeys(boards, 0)
     for (key,) in await cursor.fetchall():
         counts[key] += 1
+    if partitions > 1:
+        for stage in stages.values():
+            await connection.execute(sql.SQL("DROP TABLE {}").format(stage.identifier))
     for key, count in counts.items():
         await connection.execute(
             """
@@ -467,12 +565,14 @@ async def recompute_leaderboards(
     as_of: datetime | None = None,
     timeframes: tuple[Timeframe, ...] = tuple(Timeframe),
     periods: bool = True,
+    partitions: int = 1,
 ) -> list[BoardSize]:
     """Recompute the statistics of every trader for ``timeframes``, in one transaction.
 
     Readers see either the old boards or the new ones, never a mix. Listeners on
     ``perpgraph_leaderboard`` hear of it when it commits. With ``periods``, then snapshot the
-    fixed periods that ended since the last call (``db/periods.py``).
+    fixed periods that ended since the last call (``db/periods.py``). ``partitions``
+    connections compute the traders' figures at once (:func:`compute_boards`).
     """
     moment = as_of or datetime.now(UTC)
     lengths = {
@@ -480,7 +580,7 @@ async def recompute_leaderboards(
         for window in timeframes
     }
     async with connection.transaction():
-        counts = await compute_boards(connection, lengths, moment)
+        counts = await compute_boards(connection, lengths, moment, partitions=partitions)
         sizes = [BoardSize(window.value, counts[window.value]) for window in timeframes]
         if Timeframe.ALL_TIME in timeframes:
             await recompute_labels(connection, moment)
@@ -488,11 +588,13 @@ async def recompute_leaderboards(
             "SELECT pg_notify(%s, %s)", (LEADERBOARD_CHANNEL, moment.isoformat())
         )
     if periods:
-        await snapshot_periods(connection, moment)
+        await snapshot_periods(connection, moment, partitions=partitions)
     return sizes
 
 
-async def snapshot_periods(connection: AsyncConnection, as_of: datetime) -> list[str]:
+async def snapshot_periods(
+    connection: AsyncConnection, as_of: datetime, *, partitions: int = 1
+) -> list[str]:
     """Compute the board of every ended period not snapshotted yet (newest first, within the
     backfill limits); the keys written. Existing snapshots are never recomputed."""
     cursor = await connection.execute("SELECT min(timestamp) FROM trade")
@@ -514,6 +616,7 @@ async def snapshot_periods(connection: AsyncConnection, as_of: datetime) -> list
             if period.key in existing:
                 continue
             async with connection.transaction():
-                await compute_boards(connection, {period.key: period.days}, period.end)
+                boards = {period.key: period.days}
+                await compute_boards(connection, boards, period.end, partitions=partitions)
             written.append(period.key)
     return written

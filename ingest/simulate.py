@@ -130,6 +130,7 @@ async def run_live(
     *,
     tick_seconds: float = 1.0,
     rescore_seconds: float = 60.0,
+    scoring_partitions: int = 1,
     stop: asyncio.Event | None = None,
 ) -> None:
     """Keep producing fills in real time until ``stop`` is set, rescoring now and then.
@@ -147,7 +148,7 @@ async def run_live(
             )
         await update_marks(connection, simulator.marks())
         if time.monotonic() - last_scored >= rescore_seconds:
-            await recompute_leaderboards(connection)
+            await recompute_leaderboards(connection, partitions=scoring_partitions)
             last_scored = time.monotonic()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=tick_seconds)
