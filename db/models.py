@@ -105,19 +105,8 @@ class Position(SQLModel, table=True):
             postgresql_where=text("closed_at IS NOT NULL"),
         ),
         Index("position_by_coin", "coin", "closed_at"),
-        Index(
-            "position_open_by_coin_notional",
-            "coin",
-            text("notional DESC"),
-            text("id DESC"),
-            postgresql_where=text("closed_at IS NULL"),
-        ),
-        Index(
-            "position_open_by_notional",
-            text("notional DESC"),
-            text("id DESC"),
-            postgresql_where=text("closed_at IS NULL"),
-        ),
+        # No index on notional, mark_price, unrealized_pnl or liquidation_price: a mark refresh
+        # changes only those, so its updates stay HOT (migration 0008).
         Index("position_by_opened_at", text("opened_at DESC"), text("id DESC")),
         # The writer's "last fill applied per trader and coin" (late-fill rule) reads this.
         Index("position_last_fill", "trader_id", "coin", text("last_fill_at DESC")),

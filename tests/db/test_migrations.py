@@ -62,3 +62,27 @@ def test_trader_pages_keep_room_for_hot_updates(make_database: DatabaseFactory) 
         options = row.fetchone()
     # then trader's pages are filled to half, leaving room for the new versions
     assert options == (["fillfactor=50"],)
+
+
+def test_a_mark_refresh_touches_no_indexed_column(make_database: DatabaseFactory) -> None:
+    # given the migrated schema (a mark refresh rewrites every open position, every few seconds)
+    url = make_database.create("hot_refresh")
+    refreshed = {"mark_price", "notional", "unrealized_pnl", "liquidation_price"}
+    with psycopg.connect(url) as connection:
+        indexed = {
+            column
+            for (column,) in connection.execute(
+                "SELECT a.attname FROM pg_index AS i "
+                "JOIN pg_attribute AS a ON a.attrelid = i.indrelid "
+                "WHERE i.indrelid = 'position'::regclass AND (a.attnum = ANY(i.indkey) "
+                "OR pg_get_expr(i.indexprs, i.indrelid) LIKE '%%' || a.attname || '%%' "
+                "OR pg_get_expr(i.indpred, i.indrelid) LIKE '%%' || a.attname || '%%')"
+            )
+        }
+        row = connection.execute("SELECT reloptions FROM pg_class WHERE relname = 'position'")
+        options = row.fetchone()
+    # then no index (key, expression or predicate) names a column the refresh changes, and the
+    # pages keep room for the new versions: the refresh's updates can be HOT
+    assert {"closed_at", "coin", "trader_id"} <= indexed  # the query does see the indexes
+    assert indexed & refreshed == set()
+    assert options == (["fillfactor=85"],)
