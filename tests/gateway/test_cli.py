@@ -300,14 +300,22 @@ def test_bad_option_is_named_without_a_traceback(
     assert "cannot reach the database" not in result.stderr  # refused before doing anything
 
 
-def test_invalid_setting_from_the_environment_exits_2(tmp_path: Path) -> None:
-    # given: PERPGRAPH_PORT that is not a number
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("port", "notaport"), ("scoring_partitions", "0"), ("scoring_partitions", "many")],
+    ids=["port-not-a-number", "no-partitions", "partitions-not-a-number"],
+)
+def test_invalid_setting_from_the_environment_exits_2(
+    tmp_path: Path, setting: str, value: str
+) -> None:
+    # given: a PERPGRAPH_* setting out of its range or not a number
     # when: `perpgraph score` runs
-    result = _perpgraph("score", cwd=tmp_path, port="notaport", database_url=UNREACHABLE_URL)
+    settings = {setting: value, "database_url": UNREACHABLE_URL}
+    result = _perpgraph("score", cwd=tmp_path, timeout=120, **settings)
     # then: exit 2, "invalid settings" naming the setting, no traceback
     assert result.returncode == 2, _output(result)
     assert "invalid settings" in result.stderr
-    assert "port" in result.stderr
+    assert setting in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 
