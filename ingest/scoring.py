@@ -33,7 +33,7 @@ from ingest.metrics import (
 from ingest.partitions import partition_filter, run_partitions, stage_tables
 
 LEADERBOARD_CHANNEL = "perpgraph_leaderboard"
-#: The transaction-level advisory lock a recompute holds while it replaces boards.
+#: The transaction-level advisory lock a recompute holds from its first read to its commit.
 BOARDS_LOCK = 0x7065_7270_0001
 
 #: ADVANCED: a score at or above this (and not FEATURED).
@@ -501,6 +501,10 @@ async def compute_boards(
             columns=figures.column_list,
         )
 
+    # One recompute at a time, from the moment it reads: two at once would compete for the
+    # cores, the later one's rows would collide with those the earlier one committed after its
+    # DELETE began, and it would replace them with figures read before they were written.
+    await connection.execute("SELECT pg_advisory_xact_lock(%s)", (BOARDS_LOCK,))
     for setting in _SETTINGS:
         await connection.execute(setting)
     if partitions == 1:
@@ -516,9 +520,6 @@ async def compute_boards(
             stages=list(stages.values()),
             settings=_SETTINGS,
         )
-    # One recompute replaces boards at a time: another one's rows, committed after this
-    # transaction's DELETE began, would collide with the rows it inserts.
-    await connection.execute("SELECT pg_advisory_xact_lock(%s)", (BOARDS_LOCK,))
     await connection.execute("DELETE FROM trader_stats WHERE timeframe = ANY(%s)", (list(boards),))
     await connection.execute("DELETE FROM market_stats WHERE board = ANY(%s)", (list(boards),))
     cursor = await connection.execute(

@@ -76,24 +76,6 @@ def _plain_fields(parent_type: GraphQLObjectType) -> Iterator[tuple[str, str, An
             yield name, strawberry_field.python_name, field.type
 
 
-_plans: WeakKeyDictionary[GraphQLObjectType, dict[str, _Leaf]] = WeakKeyDictionary()
-
-
-def _leaves_of(parent_type: GraphQLObjectType) -> dict[str, _Leaf]:
-    """The type's plain leaf fields by GraphQL name (computed once per type)."""
-    plan = _plans.get(parent_type)
-    if plan is not None:
-        return plan
-    plan = {}
-    for name, attribute, field_type in _plain_fields(parent_type):
-        non_null = isinstance(field_type, GraphQLNonNull)
-        named = field_type.of_type if non_null else field_type
-        if is_leaf_type(named):
-            plan[name] = _Leaf(attribute, non_null, _coercion(named))
-    _plans[parent_type] = plan
-    return plan
-
-
 #: One entry of a flat selection: (response name, attribute, coercion, non-null); a None
 #: coercion means the attribute slot holds a constant (``__typename``).
 _Entry = tuple[str, str, Callable[[Any], Any] | None, bool]
@@ -170,18 +152,30 @@ class _Nested:
     items_non_null: bool
 
 
-_nested_plans: WeakKeyDictionary[GraphQLObjectType, dict[str, _Nested]] = WeakKeyDictionary()
+@dataclass(frozen=True, slots=True)
+class _TypePlan:
+    """A type's plain fields by GraphQL name: leaves, and objects or lists of objects."""
+
+    leaves: dict[str, _Leaf]
+    nested: dict[str, _Nested]
 
 
-def _nested_of(parent_type: GraphQLObjectType) -> dict[str, _Nested]:
-    """The type's plain fields holding objects or lists of objects (computed once per type)."""
-    plan = _nested_plans.get(parent_type)
+_plans: WeakKeyDictionary[GraphQLObjectType, _TypePlan] = WeakKeyDictionary()
+
+
+def _plan_of(parent_type: GraphQLObjectType) -> _TypePlan:
+    """The type's plain fields (computed once per type)."""
+    plan = _plans.get(parent_type)
     if plan is not None:
         return plan
-    plan = {}
+    leaves: dict[str, _Leaf] = {}
+    nested: dict[str, _Nested] = {}
     for name, attribute, declared in _plain_fields(parent_type):
         non_null = isinstance(declared, GraphQLNonNull)
         field_type = declared.of_type if non_null else declared
+        if is_leaf_type(field_type):
+            leaves[name] = _Leaf(attribute, non_null, _coercion(field_type))
+            continue
         is_list = isinstance(field_type, GraphQLList)
         items_non_null = False
         if is_list:
@@ -189,8 +183,8 @@ def _nested_of(parent_type: GraphQLObjectType) -> dict[str, _Nested]:
             items_non_null = isinstance(field_type, GraphQLNonNull)
             field_type = field_type.of_type if items_non_null else field_type
         if isinstance(field_type, GraphQLObjectType):
-            plan[name] = _Nested(attribute, field_type, non_null, is_list, items_non_null)
-    _nested_plans[parent_type] = plan
+            nested[name] = _Nested(attribute, field_type, non_null, is_list, items_non_null)
+    plan = _plans[parent_type] = _TypePlan(leaves, nested)
     return plan
 
 
@@ -253,8 +247,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Builder | None:
         """A function completing the selection when it is all plain fields (leaves, and
         objects or lists of objects whose selections are all plain fields too), else None."""
-        leaves = _leaves_of(parent_type)
-        nested = _nested_of(parent_type)
+        type_plan = _plan_of(parent_type)
+        leaves, nested = type_plan.leaves, type_plan.nested
         plan: list[_Entry] = []
         for response_name, details in fields.items():
             name = details[0].node.name.value
@@ -330,7 +324,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        leaves = _leaves_of(parent_type)
+        leaves = _plan_of(parent_type).leaves
         direct: dict[str, Any] = {}
         rest: GroupedFieldSet = {}
         for response_name, details in grouped_field_set.items():

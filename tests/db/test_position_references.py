@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 from psycopg import errors
-
-from tests.conftest import DatabaseFactory
 
 _POSITION = (
     "INSERT INTO position (trader_id, coin, side, size, max_size, entry_price, opened_at, "
     "last_fill_at) VALUES (%s, %s, 'LONG', 1, 1, 1, now(), now())"
 )
-
-
-@pytest.fixture
-def connection(make_database: DatabaseFactory) -> Iterator[psycopg.Connection]:
-    url = make_database.create("position_references")
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(
-            "INSERT INTO market (coin, venue, size_decimals, max_leverage) "
-            "VALUES ('BTC', 'hl', 5, 40), ('SOL', 'hl', 2, 20)"
-        )
-        connection.execute(
-            "INSERT INTO trader (id, venue, address, public_id, first_seen_at) "
-            "VALUES (1, 'hl', '0xa', '#10000001', now()), (2, 'hl', '0xb', '#10000002', now())"
-        )
-        yield connection
 
 
 def test_positions_with_existing_references_are_stored(connection: psycopg.Connection) -> None:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 from psycopg import errors
-
-from tests.conftest import DatabaseFactory
 
 _TRADE = (
     "INSERT INTO trade (venue, venue_fill_id, trader_id, position_id, closed_position_id, coin, "
@@ -18,22 +14,13 @@ _TRADE = (
 
 
 @pytest.fixture
-def connection(make_database: DatabaseFactory) -> Iterator[psycopg.Connection]:
-    url = make_database.create("trade_references")
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(
-            "INSERT INTO market (coin, venue, size_decimals, max_leverage) "
-            "VALUES ('BTC', 'hl', 5, 40), ('SOL', 'hl', 2, 20)"
-        )
-        connection.execute(
-            "INSERT INTO trader (id, venue, address, public_id, first_seen_at) "
-            "VALUES (1, 'hl', '0xa', '#10000001', now()), (2, 'hl', '0xb', '#10000002', now())"
-        )
-        connection.execute(
-            "INSERT INTO position (id, trader_id, coin, side, size, max_size, entry_price, "
-            "opened_at, last_fill_at) VALUES (1, 1, 'BTC', 'LONG', 1, 1, 1, now(), now())"
-        )
-        yield connection
+def connection(connection: psycopg.Connection) -> psycopg.Connection:
+    """The markets and traders of the shared fixture, and trader 1's BTC position 1."""
+    connection.execute(
+        "INSERT INTO position (id, trader_id, coin, side, size, max_size, entry_price, "
+        "opened_at, last_fill_at) VALUES (1, 1, 'BTC', 'LONG', 1, 1, 1, now(), now())"
+    )
+    return connection
 
 
 def test_a_trade_with_existing_references_is_stored(connection: psycopg.Connection) -> None:

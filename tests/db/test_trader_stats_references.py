@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 from psycopg import errors
-
-from tests.conftest import DatabaseFactory
 
 _STATS = (
     "INSERT INTO trader_stats (trader_id, timeframe, rank, tier, computed_at) "
     "SELECT t, w, 1, 'ALL', now() FROM unnest(%s::bigint[]) AS t, unnest(%s::text[]) AS w"
 )
-
-
-@pytest.fixture
-def connection(make_database: DatabaseFactory) -> Iterator[psycopg.Connection]:
-    url = make_database.create("trader_stats_references")
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(
-            "INSERT INTO trader (id, venue, address, public_id, first_seen_at) "
-            "VALUES (1, 'hl', '0xa', '#10000001', now()), (2, 'hl', '0xb', '#10000002', now())"
-        )
-        yield connection
 
 
 def test_statistics_of_existing_traders_are_stored(connection: psycopg.Connection) -> None:

@@ -195,8 +195,7 @@ async def test_recomputes_at_the_same_time_replace_the_boards_one_after_the_othe
     expected = _everything_written(empty_url)
     others = [await connect(empty_url) for _ in range(2)]
     try:
-        # when two recomputes reach the point of replacing the boards at the same moment
-        # (held there until both have computed their figures)
+        # when two recomputes start at the same moment (held back until both are waiting)
         with psycopg.connect(empty_url, autocommit=True) as holder:
             holder.execute("SELECT pg_advisory_lock(%s)", (BOARDS_LOCK,))
             runs = [
