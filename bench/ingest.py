@@ -6,7 +6,9 @@ COPY, positions, checkpoint, NOTIFY) and times that; then moves every mark by 1 
 ``update_marks`` over all open positions (one set-wise statement for markets, one for
 positions), six times (up, back, up ...): ``marks_refresh_s`` is the first refresh after the
 ingest, ``marks_refresh_steady_s`` the median of the other five (a live writer refreshes every
-few seconds). Ends with one JSON line.
+few seconds). Last, Postgres alone writes the same trade rows again, into a bare copy of the
+table and into one with its indexes (rolled back): the ceiling for any writer on this server.
+Ends with one JSON line.
 
     .venv/bin/python -m bench.ingest [--traders 20000] [--fills 2000000] [--batch-size 100000]
 
@@ -28,7 +30,7 @@ import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from bench.support import bench_database
+from bench.support import bench_database, copy_write_seconds
 from db.migrate import upgrade
 from db.pool import connect
 from ingest.fills import Fill
@@ -114,6 +116,13 @@ async def run(traders: int, fills: int, batch_size: int, seed: int) -> dict[str,
             cursor = await connection.execute("SELECT count(DISTINCT trader_id) FROM trade")
             row = await cursor.fetchone()
             distinct_traders = row[0] if row is not None else 0
+            bare_s, indexed_s = await copy_write_seconds(connection, "trade", "id")
+            say(
+                f"Postgres alone writing the same {written:,} trade rows again in one statement: "
+                f"{bare_s:.1f} s into a bare copy of the table, {indexed_s:.1f} s with its "
+                f"indexes ({written / indexed_s:,.0f} rows/s): the ceiling on this server for "
+                "any writer of these rows, before folding, positions or checks"
+            )
         finally:
             await connection.close()
     return {
@@ -125,6 +134,7 @@ async def run(traders: int, fills: int, batch_size: int, seed: int) -> dict[str,
         "simulator_fills_per_s": round(generated / generation_s),
         "end_to_end_fills_per_s": round(written / (write_s + generation_s)),
         "open_positions": open_positions,
+        "trade_rows_alone_per_s": round(written / indexed_s),
     }
 
 

@@ -4,7 +4,9 @@ Bulk-loads traders, positions and trades straight into a fresh database with set
 ``generate_series`` SQL (the per-fill writer would take hours at this size), analyzes the
 tables, then times ``recompute_leaderboards`` (all five rolling windows and the derived labels,
 in one transaction, as the worker runs it). Prints the load time, each window's board size and
-the recompute time, and ends with one JSON line.
+the recompute time, then two floors measured on the same data (Postgres alone, one core: one
+grouped pass over every trade, and writing the boards' rows again), and ends with one JSON
+line.
 
     .venv/bin/python bench/scoring.py [--traders 100000] [--trades 5000000] [--repeat 1]
                                       [--partitions 2] [--keep] [--reuse URL]
@@ -37,10 +39,11 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.conninfo import make_conninfo
 
+from bench.support import copy_write_seconds
 from db.embedded import EmbeddedPostgres
 from db.migrate import upgrade
 from db.pool import connect
-from ingest.scoring import recompute_leaderboards
+from ingest.scoring import RECOMPUTE_SETTINGS, recompute_leaderboards
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 COINS = 12
@@ -114,6 +117,29 @@ _LOAD = [
     """,
     "ANALYZE",
 ]
+
+#: One grouped pass over every trade (the first step of the recompute's own work): a floor.
+_ONE_PASS = """
+SELECT count(*) FROM (
+    SELECT trader_id, coin, sum(realized_pnl), sum(fee), sum(notional), count(*)
+    FROM trade GROUP BY trader_id, coin
+) AS grouped
+"""
+
+
+async def floors(connection: AsyncConnection) -> dict[str, float]:
+    """What Postgres alone takes for two parts of any recompute, on one core: a grouped pass
+    over every trade, and writing the boards' rows (those just written, into copies of
+    trader_stats: bare, and with its indexes)."""
+    async with connection.transaction():
+        for setting in RECOMPUTE_SETTINGS:
+            await connection.execute(setting)
+        await connection.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        started = time.perf_counter()
+        await connection.execute(_ONE_PASS)
+        one_pass_s = time.perf_counter() - started
+    bare_s, indexed_s = await copy_write_seconds(connection, "trader_stats", "timeframe, rank")
+    return {"one_pass_s": one_pass_s, "boards_bare_s": bare_s, "boards_indexed_s": indexed_s}
 
 
 @contextmanager
@@ -209,6 +235,15 @@ async def run(
                 timings.append(elapsed)
                 sizes = ", ".join(f"{b.timeframe} {b.traders:,}" for b in boards)
                 print(f"recompute {attempt + 1}: {elapsed:.2f} s ({sizes})", flush=True)
+            floor = await floors(connection)
+            board_rows = sum(b.traders for b in boards)
+            print(
+                f"Postgres alone, one core: one grouped pass over the {stored:,} trades "
+                f"{floor['one_pass_s']:.2f} s; writing the {board_rows:,} board rows again "
+                f"{floor['boards_bare_s']:.2f} s bare, {floor['boards_indexed_s']:.2f} s with "
+                "trader_stats' indexes",
+                flush=True,
+            )
         finally:
             await connection.close()
     return {
@@ -216,6 +251,8 @@ async def run(
         "traders": traders,
         "trades": stored,
         "partitions": partitions,
+        "one_pass_s": round(floor["one_pass_s"], 2),
+        "boards_write_s": round(floor["boards_indexed_s"], 2),
     }
 
 

@@ -65,3 +65,22 @@ def wait_for_health(port: int, process: subprocess.Popen[bytes], timeout: float 
             pass
         time.sleep(0.2)
     raise SystemExit(f"the gateway did not answer /healthz within {timeout:.0f} s")
+
+
+async def copy_write_seconds(
+    connection: psycopg.AsyncConnection, table: str, order_by: str
+) -> tuple[float, float]:
+    """Postgres alone writing ``table``'s rows again (``INSERT ... SELECT`` in ``order_by``
+    order): seconds into a bare copy of the table, and into a copy with its indexes. A floor
+    for any writer of those rows on this server; nothing is kept (the transaction rolls back).
+    """
+    seconds: list[float] = []
+    for copy, like in (("floor_bare", ""), ("floor_indexed", " INCLUDING INDEXES")):
+        async with connection.transaction(force_rollback=True):
+            await connection.execute("SET LOCAL jit = off")
+            await connection.execute(f"CREATE TABLE {copy} (LIKE {table}{like})")
+            insert = f"INSERT INTO {copy} SELECT * FROM {table} ORDER BY {order_by}"
+            started = time.perf_counter()
+            await connection.execute(insert)
+            seconds.append(time.perf_counter() - started)
+    return seconds[0], seconds[1]

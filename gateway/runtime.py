@@ -306,6 +306,8 @@ async def run_ingest_hyperliquid(
                     coins=coins,
                     backfill_since=datetime.fromisoformat(since),
                     marks_interval=marks_interval,
+                    leaderboard_refresh_seconds=settings.leaderboard_refresh_seconds,
+                    scoring_partitions=settings.scoring_partitions,
                 ),
                 InfoClient(http, base_url=api_url),
             )

@@ -60,7 +60,10 @@ class Settings(BaseSettings):
     pool_min_size: int = Field(default=2, ge=1, description="Connections the pool keeps open.")
     pool_max_size: int = Field(default=10, ge=1, description="Most connections the pool opens.")
     leaderboard_refresh_seconds: float = Field(
-        default=60.0, gt=0, description="How often the demo worker recomputes leaderboards."
+        default=60.0,
+        gt=0,
+        description="How often the live writers (the demo's and `ingest hyperliquid`) "
+        "recompute leaderboards, counted from the end of the last recompute.",
     )
     scoring_partitions: int = Field(
         default=2,

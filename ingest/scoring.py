@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from psycopg import AsyncConnection, sql
+from psycopg.pq import TransactionStatus
 
 from db.periods import BACKFILL_LIMIT, PeriodType, ended_periods
 from db.timeframes import Timeframe
@@ -467,7 +468,7 @@ _STAGES = {
 }
 
 #: Each recompute transaction's settings (the partitions' too).
-_SETTINGS = (
+RECOMPUTE_SETTINGS = (
     "SET LOCAL jit = off",
     "SET LOCAL work_mem = '512MB'",
     # Sorted grouping rather than hash tables of numeric sums: the groups come out in the order
@@ -505,7 +506,7 @@ async def compute_boards(
     # cores, the later one's rows would collide with those the earlier one committed after its
     # DELETE began, and it would replace them with figures read before they were written.
     await connection.execute("SELECT pg_advisory_xact_lock(%s)", (BOARDS_LOCK,))
-    for setting in _SETTINGS:
+    for setting in RECOMPUTE_SETTINGS:
         await connection.execute(setting)
     if partitions == 1:
         for stage in stages.values():
@@ -518,7 +519,7 @@ async def compute_boards(
             params,
             partitions=partitions,
             stages=list(stages.values()),
-            settings=_SETTINGS,
+            settings=RECOMPUTE_SETTINGS,
         )
     await connection.execute("DELETE FROM trader_stats WHERE timeframe = ANY(%s)", (list(boards),))
     await connection.execute("DELETE FROM market_stats WHERE board = ANY(%s)", (list(boards),))
@@ -573,7 +574,8 @@ async def recompute_leaderboards(
     Readers see either the old boards or the new ones, never a mix. Listeners on
     ``perpgraph_leaderboard`` hear of it when it commits. With ``periods``, then snapshot the
     fixed periods that ended since the last call (``db/periods.py``). ``partitions``
-    connections compute the traders' figures at once (:func:`compute_boards`).
+    connections compute the traders' figures at once (:func:`compute_boards`). Last, the rows
+    it replaced are vacuumed away (:func:`vacuum_boards`).
     """
     moment = as_of or datetime.now(UTC)
     lengths = {
@@ -590,7 +592,26 @@ async def recompute_leaderboards(
         )
     if periods:
         await snapshot_periods(connection, moment, partitions=partitions)
+    await vacuum_boards(connection)
     return sizes
+
+
+#: What every recompute rewrites whole: the rows it replaced are dead from its commit on.
+CHURNED_TABLES = ("trader_stats", "market_stats", "trader_label", "leaderboard_state")
+
+
+async def vacuum_boards(connection: AsyncConnection) -> bool:
+    """Reclaim the rows the last recompute replaced and refresh the planner's statistics of
+    the boards; whether it ran (not inside a transaction, where VACUUM cannot run).
+
+    Each recompute replaces every board row, so without this the boards' tables and indexes
+    grow by a full copy per recompute until autovacuum catches up, or forever where it is off;
+    every later recompute then writes around the dead rows and slows down (operations.md).
+    """
+    if not connection.autocommit or connection.info.transaction_status != TransactionStatus.IDLE:
+        return False
+    await connection.execute(f"VACUUM (ANALYZE) {', '.join(CHURNED_TABLES)}")
+    return True
 
 
 async def snapshot_periods(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -167,3 +168,14 @@ def graphiql_url(gateway_url: str) -> str:
 def graphiql_expected_text() -> str:
     """Text the default GraphiQL query's result must show on the seeded data."""
     return '"publicId"'
+
+
+@pytest.fixture
+def cluster_dir() -> Iterator[Path]:
+    """A directory for a private cluster, outside pytest's ``pytest-of-<user>``.
+
+    Run as root, pgserver opens the directory's ancestors to its ``pgserver`` user; another
+    pytest session starting meanwhile resets ``pytest-of-root`` to 0700, and initdb fails.
+    """
+    with tempfile.TemporaryDirectory(prefix="perpgraph-cluster-", ignore_cleanup_errors=True) as d:
+        yield Path(d)

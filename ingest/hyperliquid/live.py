@@ -1,6 +1,7 @@
 """The live Hyperliquid ingester (``perpgraph ingest hyperliquid``).
 
-Three tasks share one database connection each and one ``/info`` weight budget:
+Four tasks hold one database connection each (the leaderboards' one only while it recomputes)
+and share one ``/info`` weight budget:
 
 * **discovery**: a WebSocket subscribed to the public ``trades`` of every coin (each trade names
   both counterparties) and to ``allMids``. Every address not seen before is queued for a
@@ -15,6 +16,10 @@ Three tasks share one database connection each and one ``/info`` weight budget:
   (:func:`ingest.venue_state.reconcile_account`).
 * **marks**: every ``marks_interval`` seconds, ``metaAndAssetCtxs`` refreshes every market's
   context and revalues all open positions set-wise; the time it took is logged.
+* **leaderboards**: every ``leaderboard_refresh_seconds`` (counted from the end of the last
+  recompute, so recomputes never pile up), every board is recomputed
+  (:func:`ingest.scoring.recompute_leaderboards`, on ``scoring_partitions`` connections); the
+  time it took is logged. ``None`` leaves it to ``perpgraph score``.
 
 A malformed message or response is logged with its reason and counted in
 :class:`LiveCounters`, and skipped whole: a page is parsed completely before any of it is
@@ -45,6 +50,7 @@ from ingest.hyperliquid.fills import VENUE
 from ingest.hyperliquid.info import InfoClient
 from ingest.hyperliquid.ws import AllMidsUpdate, PublicTrades, parse_ws_message
 from ingest.replay import HYPERLIQUID_PRICE_DECIMALS
+from ingest.scoring import recompute_leaderboards
 from ingest.venue_state import apply_asset_contexts, apply_mids, reconcile_account, store_funding
 from ingest.writer import known_markets, read_checkpoint, write_fills
 
@@ -69,6 +75,8 @@ class LiveCounters:
     marks_refreshes: int = 0
     mids_updates: int = 0
     last_marks_refresh_s: float | None = None
+    leaderboard_refreshes: int = 0
+    last_leaderboard_refresh_s: float | None = None
     malformed_reasons: list[str] = field(default_factory=list)
 
     def malformed_message(self, reason: str) -> None:
@@ -87,6 +95,8 @@ class LiveSettings:
     marks_interval: float = 30.0
     max_backoff_seconds: float = 30.0
     refresh_seconds: float = 60.0
+    leaderboard_refresh_seconds: float | None = 60.0
+    scoring_partitions: int = 1
 
 
 class LiveIngester:
@@ -100,13 +110,15 @@ class LiveIngester:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run discovery, backfill and marks until ``stop`` is set."""
+        """Run discovery, backfill, marks and leaderboards until ``stop`` is set."""
         coins = self.settings.coins or tuple(await self._refresh_marks())
         tasks = [
             asyncio.create_task(self._discover(coins, stop)),
             asyncio.create_task(self._backfill_forever()),
             asyncio.create_task(self._marks_forever()),
         ]
+        if self.settings.leaderboard_refresh_seconds is not None:
+            tasks.append(asyncio.create_task(self._leaderboards_forever()))
         waiter = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -298,6 +310,35 @@ class LiveIngester:
                 await self._refresh_marks()
             except (httpx.HTTPError, HyperliquidFormatError, psycopg.OperationalError) as error:
                 log.warning("mark refresh failed, will retry: %s", error)
+
+    # --- leaderboards -----------------------------------------------------------------------
+
+    async def _leaderboards_forever(self) -> None:
+        interval = self.settings.leaderboard_refresh_seconds
+        assert interval is not None
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._recompute_leaderboards()
+            except psycopg.OperationalError as error:
+                log.warning("leaderboard recompute failed, will retry: %s", error)
+
+    async def _recompute_leaderboards(self) -> None:
+        connection = await connect(self.settings.database_url)
+        try:
+            started = time.perf_counter()
+            boards = await recompute_leaderboards(
+                connection, partitions=self.settings.scoring_partitions
+            )
+        finally:
+            await connection.close()
+        self.counters.last_leaderboard_refresh_s = time.perf_counter() - started
+        self.counters.leaderboard_refreshes += 1
+        log.info(
+            "leaderboards recomputed in %.1f s: %s",
+            self.counters.last_leaderboard_refresh_s,
+            ", ".join(f"{b.timeframe} {b.traders}" for b in boards),
+        )
 
     async def _refresh_marks(self, connection: psycopg.AsyncConnection | None = None) -> list[str]:
         contexts = await self.info.meta_and_asset_ctxs()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -396,17 +395,6 @@ async def test_start_against_an_unreachable_server_fails_fast() -> None:
     assert not hub.connected
     # it holds nothing, so stopping it is harmless
     await hub.stop()
-
-
-@pytest.fixture
-def cluster_dir() -> Iterator[Path]:
-    """A directory for a private cluster, outside pytest's ``pytest-of-<user>``.
-
-    Run as root, pgserver opens the directory's ancestors to its ``pgserver`` user; another
-    pytest session starting meanwhile resets ``pytest-of-root`` to 0700, and initdb fails.
-    """
-    with tempfile.TemporaryDirectory(prefix="perpgraph-hub-", ignore_cleanup_errors=True) as d:
-        yield Path(d)
 
 
 async def test_the_hub_rides_out_a_full_server_restart(cluster_dir: Path) -> None:

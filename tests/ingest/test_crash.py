@@ -15,10 +15,13 @@ import signal
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import psycopg
 import pytest_asyncio
 
+from db.embedded import EmbeddedPostgres
+from db.migrate import upgrade
 from ingest.simulate import prepare_markets
 from ingest.simulator import MarketSimulator
 from ingest.worker import ingest_stream, simulated_stream
@@ -68,6 +71,11 @@ def _checkpoint(url: str) -> int:
     return 0 if row is None else int(row[1])
 
 
+async def _prepare(connection: psycopg.AsyncConnection) -> None:
+    """The simulated markets, as the worker subprocess makes them."""
+    await prepare_markets(connection, MarketSimulator(traders=1, seed=SEED))
+
+
 def _worker(url: str, *, output: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
@@ -91,11 +99,7 @@ def _worker(url: str, *, output: int = subprocess.DEVNULL) -> subprocess.Popen[b
 async def _uninterrupted(make_database: DatabaseFactory) -> str:
     url = make_database.create("crash_reference")
     stream = simulated_stream(TRADERS, DAYS, SEED, datetime.fromisoformat(END))
-
-    async def prepare(connection: psycopg.AsyncConnection) -> None:
-        await prepare_markets(connection, MarketSimulator(traders=1, seed=SEED))
-
-    await ingest_stream(url, stream, source=SOURCE, prepare=prepare)
+    await ingest_stream(url, stream, source=SOURCE, prepare=_prepare)
     return url
 
 
@@ -134,12 +138,8 @@ async def test_a_lost_connection_is_reconnected_and_the_stream_resumes(
 ) -> None:
     url = make_database.create("disconnect")
     stream = simulated_stream(TRADERS, DAYS, SEED, datetime.fromisoformat(END))
-
-    async def prepare(connection: psycopg.AsyncConnection) -> None:
-        await prepare_markets(connection, MarketSimulator(traders=1, seed=SEED))
-
     # given a worker writing the stream
-    worker = asyncio.create_task(ingest_stream(url, stream, source=SOURCE, prepare=prepare))
+    worker = asyncio.create_task(ingest_stream(url, stream, source=SOURCE, prepare=_prepare))
     # when its backend is terminated twice while it writes
     terminated = 0
     dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
@@ -158,3 +158,33 @@ async def test_a_lost_connection_is_reconnected_and_the_stream_resumes(
     assert terminated >= 2
     assert report.reconnects >= 2
     assert _snapshot(url) == reference
+
+
+async def test_a_full_postgres_restart_mid_run_is_ridden_out(
+    cluster_dir: Path, reference: dict[str, list[tuple[object, ...]]]
+) -> None:
+    # given a worker writing the stream into a private cluster (its own, so it can be restarted)
+    server = EmbeddedPostgres(cluster_dir)
+    url = await asyncio.to_thread(server.start)
+    await asyncio.to_thread(upgrade, url)
+    stream = simulated_stream(TRADERS, DAYS, SEED, datetime.fromisoformat(END))
+    worker = asyncio.create_task(ingest_stream(url, stream, source=SOURCE, prepare=_prepare))
+    try:
+        # when the server shuts down twice mid-stream and stays down a moment each time
+        restarts_mid_stream = 0
+        for threshold in (3, 10):
+            while _checkpoint(url) < threshold and not worker.done():  # noqa: ASYNC110 - polls Postgres
+                await asyncio.sleep(0.05)
+            await asyncio.to_thread(server.stop)
+            restarts_mid_stream += not worker.done()
+            await asyncio.sleep(1.0)  # the worker's reconnect attempts are refused meanwhile
+            server = EmbeddedPostgres(cluster_dir)
+            assert await asyncio.to_thread(server.start) == url
+        report = await asyncio.wait_for(worker, timeout=240)
+        # then it reconnected by itself and the result equals an uninterrupted run's
+        assert restarts_mid_stream == 2
+        assert report.reconnects >= 2
+        assert _snapshot(url) == reference
+    finally:
+        worker.cancel()
+        await asyncio.to_thread(server.stop)

@@ -82,6 +82,8 @@ async def test_discovers_backfills_and_reconciles_through_drops_and_bad_messages
             marks_interval=0.3,
             max_backoff_seconds=0.2,
             refresh_seconds=0.0,
+            leaderboard_refresh_seconds=0.3,
+            scoring_partitions=2,
         )
         ingester = LiveIngester(settings, info)
         stop = asyncio.Event()
@@ -89,6 +91,10 @@ async def test_discovers_backfills_and_reconciles_through_drops_and_bad_messages
         running_task = asyncio.create_task(ingester.run(stop))
         async with asyncio.timeout(60):
             while not _settled(ingester):  # noqa: ASYNC110 - polls the ingester's counters
+                await asyncio.sleep(0.05)
+            # and until two more leaderboard recomputes, both begun after the last write, end
+            wanted = ingester.counters.leaderboard_refreshes + 2
+            while ingester.counters.leaderboard_refreshes < wanted:  # noqa: ASYNC110 - as above
                 await asyncio.sleep(0.05)
         stop.set()
         await running_task
@@ -116,3 +122,10 @@ async def test_discovers_backfills_and_reconciles_through_drops_and_bad_messages
     assert counters.last_marks_refresh_s is not None
     marked = "SELECT count(*) FROM market WHERE mark_price IS NOT NULL AND open_interest > 0"
     assert _count(empty_url, marked) == 190  # the 228 perps less those with no open interest
+    # and the leaderboards were recomputed on schedule: every trader with fills is ranked
+    traded = _count(empty_url, "SELECT count(DISTINCT trader_id) FROM trade")
+    ranked = "SELECT count(*) FROM trader_stats WHERE timeframe = 'ALL_TIME'"
+    assert traded == 2
+    assert _count(empty_url, ranked) == traded
+    assert _count(empty_url, "SELECT max(rank) FROM trader_stats WHERE timeframe = 'ALL_TIME'") == 2
+    assert counters.last_leaderboard_refresh_s is not None
