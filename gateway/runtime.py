@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from psycopg import AsyncConnection
 
 from db.pool import connect
 from gateway.app import create_app
@@ -19,7 +21,7 @@ from gateway.database import database
 from gateway.keys import create_key
 from gateway.settings import Settings
 from ingest.replay import FileReport, replay
-from ingest.scoring import recompute_leaderboards
+from ingest.scoring import describe_boards, recompute_leaderboards
 from ingest.simulate import HistoryProgress, SimulationPlan, run_live, write_history
 
 
@@ -90,8 +92,7 @@ async def _simulate(
                 f"history written: {report.fills_written:,} fills, {report.traders_created:,} "
                 f"traders, {report.positions_opened:,} positions in {seconds:.1f} s"
             )
-        boards = await recompute_leaderboards(connection, partitions=settings.scoring_partitions)
-        _say("leaderboards: " + ", ".join(f"{b.timeframe} {b.traders}" for b in boards))
+        await _score(connection, settings)
         if ready is not None:
             ready.set()
         if live:
@@ -234,12 +235,17 @@ async def run_score(settings: Settings) -> None:
     with database(settings) as url:
         connection = await connect(url)
         try:
-            boards = await recompute_leaderboards(
-                connection, partitions=settings.scoring_partitions
-            )
+            await _score(connection, settings)
         finally:
             await connection.close()
-        _say("leaderboards: " + ", ".join(f"{b.timeframe} {b.traders}" for b in boards))
+
+
+async def _score(connection: AsyncConnection, settings: Settings) -> None:
+    """Recompute every board once and say how large they are and how long it took."""
+    started = time.perf_counter()
+    boards = await recompute_leaderboards(connection, partitions=settings.scoring_partitions)
+    seconds = time.perf_counter() - started
+    _say(f"leaderboards: {describe_boards(boards)} (in {seconds:.1f} s)")
 
 
 async def run_replay(settings: Settings, files: list[Path], *, user: str | None) -> None:

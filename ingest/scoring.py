@@ -63,6 +63,11 @@ class BoardSize:
     traders: int
 
 
+def describe_boards(boards: list[BoardSize]) -> str:
+    """``DAY 12, WEEK 40, ...``: each board and its trader count, for logs and the CLI."""
+    return ", ".join(f"{board.timeframe} {board.traders}" for board in boards)
+
+
 #: Every figure of several boards ending at the same moment but the scores, ranks and tiers,
 #: for the traders of one partition (``{partition}``), into the stage tables. The boards'
 #: lengths are whole days, strictly ascending (ALL_TIME is a very long one). ``day`` numbers

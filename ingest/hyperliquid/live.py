@@ -50,7 +50,7 @@ from ingest.hyperliquid.fills import VENUE
 from ingest.hyperliquid.info import InfoClient
 from ingest.hyperliquid.ws import AllMidsUpdate, PublicTrades, parse_ws_message
 from ingest.replay import HYPERLIQUID_PRICE_DECIMALS
-from ingest.scoring import recompute_leaderboards
+from ingest.scoring import describe_boards, recompute_leaderboards
 from ingest.venue_state import apply_asset_contexts, apply_mids, reconcile_account, store_funding
 from ingest.writer import known_markets, read_checkpoint, write_fills
 
@@ -337,7 +337,7 @@ class LiveIngester:
         log.info(
             "leaderboards recomputed in %.1f s: %s",
             self.counters.last_leaderboard_refresh_s,
-            ", ".join(f"{b.timeframe} {b.traders}" for b in boards),
+            describe_boards(boards),
         )
 
     async def _refresh_marks(self, connection: psycopg.AsyncConnection | None = None) -> list[str]:

@@ -41,7 +41,7 @@ EXIT_TIMEOUT_S = 15
 HISTORY_WRITTEN = re.compile(r"history written: ([\d,]+) fills, ([\d,]+) traders")
 PROGRESS_LINE = re.compile(r"^history +\d+%  up to ", re.MULTILINE)
 LEADERBOARDS_LINE = re.compile(
-    r"^leaderboards: DAY \d+, WEEK \d+, MONTH \d+, YEAR \d+, ALL_TIME \d+$"
+    r"^leaderboards: DAY \d+, WEEK \d+, MONTH \d+, YEAR \d+, ALL_TIME \d+ \(in \d+\.\d s\)$"
 )
 
 
