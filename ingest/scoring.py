@@ -14,10 +14,12 @@ Ranks order by score, then net PnL, then the trader perpgraph saw first (lower i
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.pq import TransactionStatus
 
@@ -32,6 +34,8 @@ from ingest.metrics import (
     SCORE_WEIGHTS,
 )
 from ingest.partitions import partition_filter, run_partitions, stage_tables
+
+log = logging.getLogger(__name__)
 
 LEADERBOARD_CHANNEL = "perpgraph_leaderboard"
 #: The transaction-level advisory lock a recompute holds from its first read to its commit.
@@ -612,10 +616,17 @@ async def vacuum_boards(connection: AsyncConnection) -> bool:
     Each recompute replaces every board row, so without this the boards' tables and indexes
     grow by a full copy per recompute until autovacuum catches up, or forever where it is off;
     every later recompute then writes around the dead rows and slows down (operations.md).
+    A failure is logged, not raised.
     """
     if not connection.autocommit or connection.info.transaction_status != TransactionStatus.IDLE:
         return False
-    await connection.execute(f"VACUUM (ANALYZE) {', '.join(CHURNED_TABLES)}")
+    try:
+        await connection.execute(f"VACUUM (ANALYZE) {', '.join(CHURNED_TABLES)}")
+    except psycopg.Error as error:
+        # The boards are committed: a vacuum that fails (a statement timeout, say) costs space
+        # until the next one, not the recompute.
+        log.warning("vacuuming the boards failed, the next recompute will try again: %s", error)
+        return False
     return True
 
 

@@ -3,8 +3,10 @@ the boards' tables stop growing, whether autovacuum runs or not."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
+import pytest
 from psycopg import AsyncConnection
 
 from db.pool import connect
@@ -63,4 +65,27 @@ async def test_boards_written_inside_a_callers_transaction_are_left_to_it(
         # and outside it, the vacuum runs
         assert await vacuum_boards(connection)
     finally:
+        await connection.close()
+
+
+async def test_a_vacuum_that_fails_is_logged_and_the_next_one_runs(
+    empty_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a connection that waits for locks 0.1 s at most, and another session holding one
+    # of the boards' tables locked
+    connection = await connect(empty_url)
+    blocker = await connect(empty_url)
+    try:
+        await connection.execute("SET lock_timeout = '100ms'")
+        async with blocker.transaction():
+            await blocker.execute("LOCK TABLE trader_label IN ACCESS EXCLUSIVE MODE")
+            # when the boards are vacuumed, then it is logged, not raised
+            with caplog.at_level(logging.WARNING, logger="ingest.scoring"):
+                assert not await vacuum_boards(connection)
+        assert "vacuuming the boards failed" in caplog.text
+        assert "lock timeout" in caplog.text
+        # and once the lock is gone, the next vacuum runs
+        assert await vacuum_boards(connection)
+    finally:
+        await blocker.close()
         await connection.close()
