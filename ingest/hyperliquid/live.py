@@ -117,8 +117,8 @@ class LiveIngester:
             asyncio.create_task(self._backfill_forever()),
             asyncio.create_task(self._marks_forever()),
         ]
-        if self.settings.leaderboard_refresh_seconds is not None:
-            tasks.append(asyncio.create_task(self._leaderboards_forever()))
+        if (every := self.settings.leaderboard_refresh_seconds) is not None:
+            tasks.append(asyncio.create_task(self._leaderboards_forever(every)))
         waiter = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -313,9 +313,7 @@ class LiveIngester:
 
     # --- leaderboards -----------------------------------------------------------------------
 
-    async def _leaderboards_forever(self) -> None:
-        interval = self.settings.leaderboard_refresh_seconds
-        assert interval is not None
+    async def _leaderboards_forever(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
             try:
