@@ -41,7 +41,9 @@ async def test_repeated_recomputes_reuse_the_space_of_the_boards_they_replaced(
         for _ in range(4):
             await recompute_leaderboards(connection, as_of=END, periods=False)
         # then no table and no index grew: each recompute wrote into the space vacuum freed
-        assert await _pages(connection) == settled
+        after = await _pages(connection)
+        assert after.keys() == settled.keys()
+        assert all(after[table] <= settled[table] for table in settled), (settled, after)
         cursor = await connection.execute("SELECT count(*) FROM trader_stats")
         row = await cursor.fetchone()
         assert row is not None
