@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import secrets
 import tempfile
@@ -269,6 +270,9 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the loaded database")
     arguments = parser.parse_args()
+    # The recompute logs how long its phases took (figures, boards, vacuum) at debug level.
+    logging.basicConfig(format="  %(message)s")
+    logging.getLogger("ingest.scoring").setLevel(logging.DEBUG)
     if arguments.keep:
         os.environ["PERPGRAPH_BENCH_KEEP"] = "1"
     figures = run(

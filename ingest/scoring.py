@@ -15,6 +15,7 @@ Ranks order by score, then net PnL, then the trader perpgraph saw first (lower i
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -517,6 +518,7 @@ async def compute_boards(
     await connection.execute("SELECT pg_advisory_xact_lock(%s)", (BOARDS_LOCK,))
     for setting in RECOMPUTE_SETTINGS:
         await connection.execute(setting)
+    started = time.perf_counter()
     if partitions == 1:
         for stage in stages.values():
             await connection.execute(stage.create(temporary=True))
@@ -530,6 +532,7 @@ async def compute_boards(
             stages=list(stages.values()),
             settings=RECOMPUTE_SETTINGS,
         )
+    figured = time.perf_counter()
     await connection.execute("DELETE FROM trader_stats WHERE timeframe = ANY(%s)", (list(boards),))
     await connection.execute("DELETE FROM market_stats WHERE board = ANY(%s)", (list(boards),))
     cursor = await connection.execute(
@@ -552,6 +555,14 @@ async def compute_boards(
             """,
             (key, as_of, count),
         )
+    log.debug(
+        "boards %s: figures on %d connection%s %.1f s, scores, ranks and writes %.1f s",
+        ", ".join(boards),
+        partitions,
+        "" if partitions == 1 else "s",
+        figured - started,
+        time.perf_counter() - figured,
+    )
     return counts
 
 
@@ -620,6 +631,7 @@ async def vacuum_boards(connection: AsyncConnection) -> bool:
     """
     if not connection.autocommit or connection.info.transaction_status != TransactionStatus.IDLE:
         return False
+    started = time.perf_counter()
     try:
         await connection.execute(f"VACUUM (ANALYZE) {', '.join(CHURNED_TABLES)}")
     except psycopg.Error as error:
@@ -627,6 +639,7 @@ async def vacuum_boards(connection: AsyncConnection) -> bool:
         # until the next one, not the recompute.
         log.warning("vacuuming the boards failed, the next recompute will try again: %s", error)
         return False
+    log.debug("boards vacuumed in %.1f s", time.perf_counter() - started)
     return True
 
 
