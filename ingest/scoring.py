@@ -486,6 +486,9 @@ RECOMPUTE_SETTINGS = (
     "SET LOCAL enable_hashagg = off",
 )
 
+_HASH_JOINS_ONLY = ("SET LOCAL enable_mergejoin = off", "SET LOCAL enable_nestloop = off")
+_JOINS_AS_BEFORE = ("SET LOCAL enable_mergejoin TO DEFAULT", "SET LOCAL enable_nestloop TO DEFAULT")
+
 
 async def compute_boards(
     connection: AsyncConnection, boards: dict[str, int], as_of: datetime, *, partitions: int = 1
@@ -535,10 +538,18 @@ async def compute_boards(
     figured = time.perf_counter()
     await connection.execute("DELETE FROM trader_stats WHERE timeframe = ANY(%s)", (list(boards),))
     await connection.execute("DELETE FROM market_stats WHERE board = ANY(%s)", (list(boards),))
+    # Hash joins only, for this statement: it joins each board's rows back to their
+    # percentiles on (trader, board), and with no statistics on the fresh stage tables the
+    # planner picked a merge join on the board alone for a single board (a period's), comparing
+    # every pair of its traders: hours for 100,000 traders, against 3 s (operations.md).
+    for setting in _HASH_JOINS_ONLY:
+        await connection.execute(setting)
     cursor = await connection.execute(
         sql.SQL(_WRITE_BOARDS).format(figures=figures.identifier, markets=markets.identifier),
         params,
     )
+    for setting in _JOINS_AS_BEFORE:
+        await connection.execute(setting)
     counts = dict.fromkeys(boards, 0)
     for (key,) in await cursor.fetchall():
         counts[key] += 1
