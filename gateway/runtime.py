@@ -100,6 +100,7 @@ async def _simulate(
                 connection,
                 simulator,
                 rescore_seconds=settings.leaderboard_refresh_seconds,
+                long_rescore_seconds=settings.leaderboard_long_refresh_seconds,
                 scoring_partitions=settings.scoring_partitions,
                 stop=stop,
             )
@@ -313,6 +314,7 @@ async def run_ingest_hyperliquid(
                     backfill_since=datetime.fromisoformat(since),
                     marks_interval=marks_interval,
                     leaderboard_refresh_seconds=settings.leaderboard_refresh_seconds,
+                    leaderboard_long_refresh_seconds=settings.leaderboard_long_refresh_seconds,
                     scoring_partitions=settings.scoring_partitions,
                 ),
                 InfoClient(http, base_url=api_url),

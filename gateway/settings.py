@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         description="How often the live writers (the demo's and `ingest hyperliquid`) "
         "recompute leaderboards, counted from the end of the last recompute.",
     )
+    leaderboard_long_refresh_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="How often the live writers recompute YEAR and ALL_TIME (and the labels "
+        "derived from ALL_TIME); the recomputes in between compute DAY, WEEK and MONTH only. "
+        "Unset: every recompute computes every board.",
+    )
     scoring_partitions: int = Field(
         default=2,
         ge=1,

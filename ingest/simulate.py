@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from psycopg import AsyncConnection
 
-from ingest.scoring import recompute_leaderboards
+from ingest.board_schedule import BoardSchedule, recompute_due
 from ingest.simulator import VENUE, MarketSimulator
 from ingest.writer import (
     MarketSpec,
@@ -130,15 +130,19 @@ async def run_live(
     *,
     tick_seconds: float = 1.0,
     rescore_seconds: float = 60.0,
+    long_rescore_seconds: float | None = None,
     scoring_partitions: int = 1,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Keep producing fills in real time until ``stop`` is set, rescoring now and then.
+    """Keep producing fills in real time until ``stop`` is set, rescoring every
+    ``rescore_seconds`` (YEAR and ALL_TIME every ``long_rescore_seconds`` when set; see
+    :mod:`ingest.board_schedule`).
 
     The simulator's fill ids carry a tag of its run, so a later run never collides with an
     earlier one's fills.
     """
     stop = stop or asyncio.Event()
+    schedule = BoardSchedule(long_rescore_seconds)
     last_scored = time.monotonic()
     while not stop.is_set():
         fills = simulator.advance(datetime.now(UTC))
@@ -148,7 +152,7 @@ async def run_live(
             )
         await update_marks(connection, simulator.marks())
         if time.monotonic() - last_scored >= rescore_seconds:
-            await recompute_leaderboards(connection, partitions=scoring_partitions)
+            await recompute_due(connection, schedule, partitions=scoring_partitions)
             last_scored = time.monotonic()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=tick_seconds)

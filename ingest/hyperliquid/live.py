@@ -17,9 +17,11 @@ and share one ``/info`` weight budget:
 * **marks**: every ``marks_interval`` seconds, ``metaAndAssetCtxs`` refreshes every market's
   context and revalues all open positions set-wise; the time it took is logged.
 * **leaderboards**: every ``leaderboard_refresh_seconds`` (counted from the end of the last
-  recompute, so recomputes never pile up), every board is recomputed
-  (:func:`ingest.scoring.recompute_leaderboards`, on ``scoring_partitions`` connections); the
-  time it took is logged. ``None`` leaves it to ``perpgraph score``.
+  recompute, so recomputes never pile up), the boards are recomputed
+  (:func:`ingest.scoring.recompute_leaderboards`, on ``scoring_partitions`` connections): all
+  of them, or YEAR and ALL_TIME only every ``leaderboard_long_refresh_seconds`` when that is
+  set (:mod:`ingest.board_schedule`); the time it took is logged. ``None`` leaves it to
+  ``perpgraph score``.
 
 A malformed message or response is logged with its reason and counted in
 :class:`LiveCounters`, and skipped whole: a page is parsed completely before any of it is
@@ -44,13 +46,14 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
 from db.pool import connect
+from ingest.board_schedule import BoardSchedule, recompute_due
 from ingest.engine import FillRejectedError
 from ingest.hyperliquid.errors import HyperliquidFormatError
 from ingest.hyperliquid.fills import VENUE
 from ingest.hyperliquid.info import InfoClient
 from ingest.hyperliquid.ws import AllMidsUpdate, PublicTrades, parse_ws_message
 from ingest.replay import HYPERLIQUID_PRICE_DECIMALS
-from ingest.scoring import describe_boards, recompute_leaderboards
+from ingest.scoring import describe_boards
 from ingest.venue_state import apply_asset_contexts, apply_mids, reconcile_account, store_funding
 from ingest.writer import known_markets, read_checkpoint, write_fills
 
@@ -96,6 +99,7 @@ class LiveSettings:
     max_backoff_seconds: float = 30.0
     refresh_seconds: float = 60.0
     leaderboard_refresh_seconds: float | None = 60.0
+    leaderboard_long_refresh_seconds: float | None = None
     scoring_partitions: int = 1
 
 
@@ -108,6 +112,7 @@ class LiveIngester:
         self._queued: set[str] = set()
         self._last_backfill: dict[str, float] = {}
         self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._board_schedule = BoardSchedule(settings.leaderboard_long_refresh_seconds)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run discovery, backfill, marks and leaderboards until ``stop`` is set."""
@@ -325,8 +330,8 @@ class LiveIngester:
         connection = await connect(self.settings.database_url)
         try:
             started = time.perf_counter()
-            boards = await recompute_leaderboards(
-                connection, partitions=self.settings.scoring_partitions
+            boards = await recompute_due(
+                connection, self._board_schedule, partitions=self.settings.scoring_partitions
             )
         finally:
             await connection.close()

@@ -302,8 +302,13 @@ def test_bad_option_is_named_without_a_traceback(
 
 @pytest.mark.parametrize(
     ("setting", "value"),
-    [("port", "notaport"), ("scoring_partitions", "0"), ("scoring_partitions", "many")],
-    ids=["port-not-a-number", "no-partitions", "partitions-not-a-number"],
+    [
+        ("port", "notaport"),
+        ("scoring_partitions", "0"),
+        ("scoring_partitions", "many"),
+        ("leaderboard_long_refresh_seconds", "-60"),
+    ],
+    ids=["port-not-a-number", "no-partitions", "partitions-not-a-number", "negative-interval"],
 )
 def test_invalid_setting_from_the_environment_exits_2(
     tmp_path: Path, setting: str, value: str
