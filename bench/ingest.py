@@ -30,7 +30,7 @@ import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from bench.support import bench_database, copy_write_seconds
+from bench.support import bench_database, rewrite_seconds
 from db.migrate import upgrade
 from db.pool import connect
 from ingest.fills import Fill
@@ -116,7 +116,7 @@ async def run(traders: int, fills: int, batch_size: int, seed: int) -> dict[str,
             cursor = await connection.execute("SELECT count(DISTINCT trader_id) FROM trade")
             row = await cursor.fetchone()
             distinct_traders = row[0] if row is not None else 0
-            bare_s, indexed_s = await copy_write_seconds(connection, "trade", "id")
+            bare_s, indexed_s = await rewrite_seconds(connection, "trade", "id")
             say(
                 f"Postgres alone writing the same {written:,} trade rows again in one statement: "
                 f"{bare_s:.1f} s into a bare copy of the table, {indexed_s:.1f} s with its "

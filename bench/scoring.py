@@ -27,21 +27,14 @@ import argparse
 import asyncio
 import json
 import logging
-import os
-import secrets
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
-import psycopg
-from psycopg import AsyncConnection, sql
-from psycopg.conninfo import make_conninfo
+from psycopg import AsyncConnection
 
-from bench.support import copy_write_seconds
-from db.embedded import EmbeddedPostgres
+from bench.support import bench_database, rewrite_seconds
 from db.migrate import upgrade
 from db.pool import connect
 from ingest.scoring import RECOMPUTE_SETTINGS, recompute_leaderboards
@@ -139,39 +132,19 @@ async def floors(connection: AsyncConnection) -> dict[str, float]:
         started = time.perf_counter()
         await connection.execute(_ONE_PASS)
         one_pass_s = time.perf_counter() - started
-    bare_s, indexed_s = await copy_write_seconds(connection, "trader_stats", "timeframe, rank")
+    bare_s, indexed_s = await rewrite_seconds(connection, "trader_stats", "timeframe, rank")
     return {"one_pass_s": one_pass_s, "boards_bare_s": bare_s, "boards_indexed_s": indexed_s}
 
 
 @contextmanager
-def bench_database(reuse: str | None) -> Iterator[str]:
-    """A fresh database URL: on PERPGRAPH_DATABASE_URL's server (dropped after), else embedded;
-    or ``reuse``, a database an earlier run loaded (kept as it is)."""
+def database(reuse: str | None, *, keep: bool) -> Iterator[str]:
+    """``reuse``, a database an earlier run loaded (kept as it is), or a fresh one
+    (:func:`bench.support.bench_database`)."""
     if reuse is not None:
         yield reuse
         return
-    server = os.environ.get("PERPGRAPH_DATABASE_URL")
-    if not server:
-        with tempfile.TemporaryDirectory() as directory, EmbeddedPostgres(Path(directory)) as pg:
-            yield pg.url
-        return
-    name = f"perpgraph_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        parts = make_conninfo(server, dbname=name)
-        params = dict(part.split("=", 1) for part in parts.split())
-        yield (
-            f"postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:"
-            f"{params.get('port', '5432')}/{name}"
-        )
-    finally:
-        if os.environ.get("PERPGRAPH_BENCH_KEEP"):
-            print(f"kept {name}", flush=True)
-        else:
-            with psycopg.connect(server, autocommit=True) as admin:
-                drop = sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))
-                admin.execute(drop)
+    with bench_database("bench", keep=keep) as url:
+        yield url
 
 
 #: Indexes of the bulk-loaded tables that back no constraint: (name, CREATE INDEX statement).
@@ -213,9 +186,9 @@ async def load(connection: AsyncConnection, traders: int, trades: int) -> None:
 
 
 async def run(
-    traders: int, trades: int, repeat: int, reuse: str | None, partitions: int
+    traders: int, trades: int, repeat: int, reuse: str | None, partitions: int, keep: bool
 ) -> dict[str, float]:
-    with bench_database(reuse) as url:
+    with database(reuse, keep=keep) as url:
         upgrade(url)
         connection = await connect(url)
         try:
@@ -273,14 +246,13 @@ def main() -> None:
     # The recompute logs how long its phases took (figures, boards, vacuum) at debug level.
     logging.basicConfig(format="  %(message)s")
     logging.getLogger("ingest.scoring").setLevel(logging.DEBUG)
-    if arguments.keep:
-        os.environ["PERPGRAPH_BENCH_KEEP"] = "1"
     figures = run(
         arguments.traders,
         arguments.trades,
         arguments.repeat,
         arguments.reuse,
         arguments.partitions,
+        arguments.keep,
     )
     print(json.dumps(asyncio.run(figures)))
 

@@ -20,9 +20,10 @@ from db.embedded import EmbeddedPostgres
 
 
 @contextmanager
-def bench_database(purpose: str) -> Iterator[str]:
-    """A new database URL, dropped afterwards: on PERPGRAPH_DATABASE_URL's server when set,
-    else in an embedded Postgres in a temporary directory."""
+def bench_database(purpose: str, *, keep: bool = False) -> Iterator[str]:
+    """A new database URL, dropped afterwards unless ``keep`` (its name is then printed): on
+    PERPGRAPH_DATABASE_URL's server when set, else in an embedded Postgres in a temporary
+    directory (gone with it, kept or not)."""
     server = os.environ.get("PERPGRAPH_DATABASE_URL")
     if not server:
         with tempfile.TemporaryDirectory() as directory, EmbeddedPostgres(Path(directory)) as pg:
@@ -34,8 +35,12 @@ def bench_database(purpose: str) -> Iterator[str]:
     try:
         yield database_url(make_conninfo(server, dbname=name))
     finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+        if keep:
+            print(f"kept {name}", flush=True)
+        else:
+            with psycopg.connect(server, autocommit=True) as admin:
+                drop = sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))
+                admin.execute(drop)
 
 
 def database_url(conninfo: str) -> str:
@@ -67,7 +72,7 @@ def wait_for_health(port: int, process: subprocess.Popen[bytes], timeout: float 
     raise SystemExit(f"the gateway did not answer /healthz within {timeout:.0f} s")
 
 
-async def copy_write_seconds(
+async def rewrite_seconds(
     connection: psycopg.AsyncConnection, table: str, order_by: str
 ) -> tuple[float, float]:
     """Postgres alone writing ``table``'s rows again (``INSERT ... SELECT`` in ``order_by``
