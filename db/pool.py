@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
 from psycopg import AsyncConnection
+from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 
@@ -25,3 +29,19 @@ async def open_pool(
 async def connect(database_url: str) -> AsyncConnection:
     """One connection outside any pool (writers, the LISTEN hub, scripts)."""
     return await AsyncConnection.connect(database_url, autocommit=True)
+
+
+async def sibling(connection: AsyncConnection) -> AsyncConnection:
+    """A new connection to the same database as the same role (autocommit)."""
+    return await AsyncConnection.connect(_same_place(connection), autocommit=True)
+
+
+def blocking_sibling(connection: AsyncConnection) -> psycopg.Connection[Any]:
+    """A new blocking connection to the same database as the same role (autocommit), for a
+    thread's use; it blocks while it connects."""
+    return psycopg.Connection.connect(_same_place(connection), autocommit=True)
+
+
+def _same_place(connection: AsyncConnection) -> str:
+    info = connection.info
+    return make_conninfo(info.dsn, password=info.password)

@@ -142,7 +142,7 @@ class BatchFold:
         self.finished: list[OpenPosition] = []
         self.folded: list[FoldedFill] = []
         self._last_applied = {key: h.last_fill_at for key, h in histories.items()}
-        self._report = report
+        self.report = report
         self._pnl_entry_decimals = pnl_entry_decimals
         # New positions get provisional negative ids during the fold; the writer draws real
         # ids from the sequence afterwards in one round trip, exactly as many as were opened.
@@ -165,7 +165,7 @@ class BatchFold:
         start_position = before.signed_size if before is not None else ZERO
         last = self._last_applied.get(key)
         if last is not None and fill.timestamp < last:
-            self._report.late_fills += 1
+            self.report.late_fills += 1
             log.warning(
                 "late fill %s:%s for %s %s at %s, after one at %s: applied on arrival",
                 fill.venue,
@@ -183,7 +183,7 @@ class BatchFold:
         outcome = apply_fill(
             before, fill, pnl_entry_decimals=self._pnl_entry_decimals.get(fill.coin)
         )
-        self._report.actions[outcome.action] = self._report.actions.get(outcome.action, 0) + 1
+        self.report.actions[outcome.action] = self.report.actions.get(outcome.action, 0) + 1
         closed: OpenPosition | None = None
         if outcome.closed is not None and current is not None:
             current.state = outcome.closed
@@ -208,7 +208,7 @@ class BatchFold:
         for leg in (first, second):
             classified = apply_fill(before, leg)
             outcome = FillOutcome(classified.action, classified.side, ZERO, before)
-            self._report.actions[outcome.action] = self._report.actions.get(outcome.action, 0) + 1
+            self.report.actions[outcome.action] = self.report.actions.get(outcome.action, 0) + 1
             self.folded.append(FoldedFill(leg, trader_id, current, None, outcome, start_position))
         if current is not None and before is not None:
             current.state = replace(
@@ -219,7 +219,7 @@ class BatchFold:
     def _reseed(
         self, key: tuple[int, str], current: OpenPosition | None, fill: Fill
     ) -> tuple[OpenPosition | None, PositionState | None]:
-        self._report.reseeded += 1
+        self.report.reseeded += 1
         seeded = reseed(current.state if current is not None else None, fill)
         if current is not None and (seeded is None or seeded.side is not current.state.side):
             # The venue says this position is gone: it ends here, written off without a trade.
@@ -232,7 +232,7 @@ class BatchFold:
     def _end(self, key: tuple[int, str], position: OpenPosition, at: datetime) -> OpenPosition:
         position.closed_at = at
         self.finished.append(position)
-        self._report.positions_closed += 1
+        self.report.positions_closed += 1
         del self.open_positions[key]
         return position
 
@@ -251,5 +251,5 @@ class BatchFold:
             is_new=True,
         )
         self.open_positions[key] = opened
-        self._report.positions_opened += 1
+        self.report.positions_opened += 1
         return opened

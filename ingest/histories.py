@@ -4,9 +4,10 @@ writer committed before.
 
 The cache is only right while this writer is the only one changing positions (one writer per
 venue). Whoever writes positions otherwise (account snapshots, funding) must
-:meth:`PositionCache.clear` it, or not use one; :func:`ingest.writer.write_fills` clears it
-itself on any error, since a failed batch may have folded into its positions, and does not use
-it for batches inside an outer transaction (they commit later, or not at all).
+:meth:`PositionCache.clear` it, or not use one; :func:`ingest.writer.write_fills` and
+:func:`ingest.pipeline.write_stream` clear it themselves on any error, since a failed batch may
+have folded into its positions, and ``write_fills`` does not use it for batches inside an outer
+transaction (they commit later, or not at all).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from psycopg import AsyncConnection
 from ingest.batch import BatchFold, History, OpenPosition
 from ingest.fills import PositionState, Side
 
-__all__ = ["PositionCache", "StoredPair", "load_pairs"]
+__all__ = ["PairKey", "PositionCache", "StoredPair", "load_pairs"]
 
 PairKey = tuple[int, str]
 
@@ -73,7 +74,8 @@ class PositionCache:
         return found, missing
 
     def remember(self, pairs: Mapping[PairKey, StoredPair], fold: BatchFold) -> None:
-        """After a batch's commit: ``pairs`` as read before its fold, updated by the fold."""
+        """After a batch's commit (the stream writer: before it, the cache emptied if it
+        fails): ``pairs`` as read before its fold, updated by the fold."""
         closed: dict[PairKey, datetime] = {}
         for position in fold.finished:
             key = (position.trader_id, position.coin)

@@ -25,7 +25,8 @@ from datetime import timedelta
 from typing import Any
 
 from psycopg import AsyncConnection, errors, sql
-from psycopg.conninfo import make_conninfo
+
+from db.pool import sibling
 
 #: Names of stage tables: ``scoring_stage_<unix seconds>_<random>_<part>``.
 STAGE_PREFIX = "scoring_stage_"
@@ -105,14 +106,6 @@ async def drop_abandoned_stages(
             continue
         dropped.append(name)
     return dropped
-
-
-async def sibling(connection: AsyncConnection) -> AsyncConnection:
-    """A new connection to the same database as the same role (autocommit)."""
-    info = connection.info
-    return await AsyncConnection.connect(
-        make_conninfo(info.dsn, password=info.password), autocommit=True
-    )
 
 
 async def run_partitions(

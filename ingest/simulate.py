@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 from psycopg import AsyncConnection
 
 from ingest.board_schedule import BoardSchedule, recompute_due
+from ingest.pipeline import Batch, write_stream
 from ingest.simulator import VENUE, MarketSimulator
 from ingest.writer import (
     MarketSpec,
-    PositionCache,
     WriteReport,
     read_checkpoint,
     update_marks,
@@ -98,22 +98,18 @@ async def write_history(
     await prepare_markets(connection, simulator)
     total = WriteReport()
     started = time.perf_counter()
-    cache = PositionCache()  # nothing else writes positions while the history is written
-    for batch in simulator.history(days=plan.days, end=end):
-        if not batch:
-            continue
-        report = await write_fills(
-            connection,
-            batch,
-            source=SOURCE,
-            checkpoint=batch[-1].timestamp.isoformat(),
-            cache=cache,
-        )
+    batches = (
+        Batch(fills[-1].timestamp.isoformat(), fills)
+        for fills in simulator.history(days=plan.days, end=end)
+        if fills
+    )
+    # Nothing else writes positions while the history is written (the stream's cache holds).
+    async for batch, report in write_stream(connection, batches, source=SOURCE):
         total.add(report)
         if on_progress is not None:
             on_progress(
                 HistoryProgress(
-                    simulated_until=batch[-1].timestamp,
+                    simulated_until=batch.fills[-1].timestamp,
                     start=start,
                     end=end,
                     fills_written=total.fills_written,

@@ -2,7 +2,8 @@
 
 A stream is a function that yields the same batches, in the same order, every time it is
 called (the simulator with a fixed seed, plan and end; a recorded file). Batch ``n`` is written
-with checkpoint ``n + 1`` in the same transaction as its fills (ingest.writer), so after any
+with checkpoint ``n + 1`` in the same transaction as its fills (ingest.writer; each batch folded
+while the one before is written, ingest.pipeline), so after any
 crash, kill or lost connection the worker reads the checkpoint, skips the batches already
 written and goes on: nothing is lost and nothing is written twice. A lost connection
 (``psycopg.OperationalError``, e.g. Postgres restarted or the backend terminated) is retried
@@ -29,9 +30,10 @@ from tenacity import (
 
 from db.pool import connect
 from ingest.fills import Fill
+from ingest.pipeline import Batch, write_stream
 from ingest.simulate import prepare_markets
 from ingest.simulator import MarketSimulator
-from ingest.writer import PositionCache, read_checkpoint, write_fills
+from ingest.writer import read_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +86,10 @@ async def _resume(
             if asyncio.iscoroutine(result):
                 await result
         done = int(await read_checkpoint(connection, source) or 0)
-        cache = PositionCache()  # this worker is the only writer of its positions
-        for index, batch in enumerate(stream()):
-            if index < done:
-                continue
-            written = await write_fills(
-                connection, batch, source=source, checkpoint=str(index + 1), cache=cache
-            )
+        batches = (
+            Batch(str(index + 1), fills) for index, fills in enumerate(stream()) if index >= done
+        )
+        async for _, written in write_stream(connection, batches, source=source):
             report.batches_written += 1
             report.fills_written += written.fills_written
     finally:

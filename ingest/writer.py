@@ -12,6 +12,7 @@ import functools
 import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,10 +21,20 @@ from typing import Any
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.pq import TransactionStatus
 
-from ingest.batch import BatchFold, FoldedFill, OpenPosition, WriteReport
+from ingest.batch import BatchFold, WriteReport
 from ingest.engine import validate_fill
-from ingest.fills import Action, Fill
-from ingest.histories import PositionCache, load_pairs
+from ingest.fills import Fill
+from ingest.histories import PairKey, PositionCache, StoredPair, load_pairs
+from ingest.staging import (
+    POSITION_COLUMNS,
+    POSITION_TYPES,
+    TRADE_COLUMNS,
+    TRADE_TYPES,
+    CopyData,
+    StagedBatch,
+    copy_into,
+    stage_batch,
+)
 
 __all__ = [
     "TRADES_CHANNEL",
@@ -42,6 +53,9 @@ __all__ = [
 TRADES_CHANNEL = "perpgraph_trades"
 PUBLIC_ID_LOW = 10_000_000
 PUBLIC_ID_SPAN = 90_000_000
+
+#: A fill as the writer knows it: venue, trader id, venue fill id.
+FillKey = tuple[str, int, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,27 +219,101 @@ async def _write_batch(
     report = WriteReport(fills_received=len(fills))
     committed: Callable[[], None] | None = None
     async with connection.transaction():
-        # The batch's statements are index probes and row writes whose estimated costs still
-        # cross the JIT thresholds at 100,000 rows: compiling them (up to 0.3 s a statement
-        # with inlining) is never paid back.
-        await connection.execute("SET LOCAL jit = off")
-        coins = await known_markets(connection)
-        for fill in fills:
-            validate_fill(fill, coins)
-        trader_ids = await _ensure_traders(connection, fills, report) if fills else {}
-        fresh = await _drop_stored_fills(connection, fills, trader_ids)
-        report.duplicates_skipped = len(fills) - len(fresh)
-        if fresh:
-            committed = await _write_fresh_fills(
-                connection, fresh, trader_ids, report, pnl_entry_decimals, cache
-            )
-        await _save_checkpoint(connection, source, checkpoint, report.fills_written)
-        if report.first_trade_id is not None:
-            payload = json.dumps({"first": report.first_trade_id, "last": report.last_trade_id})
-            await connection.execute("SELECT pg_notify(%s, %s)", (TRADES_CHANNEL, payload))
+        coins = await begin_batch(connection)
+        validate_fills(fills, coins)
+        prepared = await prepare_batch(connection, fills, report, cache)
+        if prepared.fresh:
+            staged = await stage_batch(connection, fold_batch(prepared, pnl_entry_decimals))
+            if cache is not None:
+                committed = functools.partial(cache.remember, prepared.pairs, staged.fold)
+            await write_staged(connection, staged)
+        await finish_batch(connection, source, checkpoint, report)
     if committed is not None:
         committed()
     return report
+
+
+async def begin_batch(connection: AsyncConnection) -> dict[str, int]:
+    """The first statements of a batch's transaction; the coins fills are accepted for."""
+    # The batch's statements are index probes and row writes whose estimated costs still
+    # cross the JIT thresholds at 100,000 rows: compiling them (up to 0.3 s a statement
+    # with inlining) is never paid back.
+    await connection.execute("SET LOCAL jit = off")
+    return await known_markets(connection)
+
+
+def validate_fills(fills: Sequence[Fill], coins: Mapping[str, int]) -> None:
+    """Raise :class:`~ingest.engine.FillRejectedError` for the first invalid fill."""
+    for fill in fills:
+        validate_fill(fill, coins)
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    """A batch read for its fold: trader ids, the fills not stored yet (in time order), and
+    per trader and coin what is stored (or cached)."""
+
+    report: WriteReport
+    trader_ids: dict[tuple[str, str], int]
+    fresh: list[Fill]
+    pairs: dict[PairKey, StoredPair]
+
+    def fill_keys(self) -> set[FillKey]:
+        """The fresh fills' keys (see :func:`_drop_stored_fills`)."""
+        return {(f.venue, self.trader_ids[(f.venue, f.address)], f.fill_id) for f in self.fresh}
+
+
+async def prepare_batch(
+    connection: AsyncConnection,
+    fills: Sequence[Fill],
+    report: WriteReport,
+    cache: PositionCache | None,
+    pending: AbstractSet[FillKey] = frozenset(),
+) -> PreparedBatch:
+    """Create the batch's new traders, drop the fills already stored or ``pending`` (being
+    written, not committed yet), and read what the fold starts from."""
+    trader_ids = await _ensure_traders(connection, fills, report) if fills else {}
+    fresh = await _drop_stored_fills(connection, fills, trader_ids, pending)
+    report.duplicates_skipped = len(fills) - len(fresh)
+    keys = {(trader_ids[(f.venue, f.address)], f.coin) for f in fresh}
+    pairs, missing = cache.known(keys) if cache is not None else ({}, keys)
+    pairs.update(await load_pairs(connection, missing))
+    return PreparedBatch(report, trader_ids, fresh, pairs)
+
+
+def fold_batch(prepared: PreparedBatch, pnl_entry_decimals: Mapping[str, int]) -> BatchFold:
+    """Fold a prepared batch's fresh fills: no I/O (a thread may run it)."""
+    histories = {
+        key: h for key, pair in prepared.pairs.items() if (h := pair.history()) is not None
+    }
+    fold = BatchFold(histories, prepared.report, pnl_entry_decimals)
+    trader_ids = prepared.trader_ids
+    fold.apply_all(
+        prepared.fresh, [trader_ids[(fill.venue, fill.address)] for fill in prepared.fresh]
+    )
+    return fold
+
+
+async def write_staged(connection: AsyncConnection, staged: StagedBatch) -> None:
+    """Write a staged batch's positions and trades."""
+    async with connection.cursor() as cursor:
+        await _write_positions(cursor, staged.position_updates, staged.position_inserts)
+        await copy_into(cursor, "trade", TRADE_COLUMNS, TRADE_TYPES, staged.trades)
+    report = staged.fold.report
+    report.fills_written = len(staged.trade_ids)
+    report.first_trade_id = staged.trade_ids[0]
+    report.last_trade_id = staged.trade_ids[-1]
+
+
+async def finish_batch(
+    connection: AsyncConnection, source: str, checkpoint: str, report: WriteReport
+) -> None:
+    """The last statements of a batch's transaction: its checkpoint, and the NOTIFY of its
+    trades (delivered when it commits)."""
+    await _save_checkpoint(connection, source, checkpoint, report.fills_written)
+    if report.first_trade_id is not None:
+        payload = json.dumps({"first": report.first_trade_id, "last": report.last_trade_id})
+        await connection.execute("SELECT pg_notify(%s, %s)", (TRADES_CHANNEL, payload))
 
 
 async def read_checkpoint(connection: AsyncConnection, source: str) -> str | None:
@@ -254,16 +342,22 @@ async def _save_checkpoint(
 
 
 async def _drop_stored_fills(
-    connection: AsyncConnection, fills: Sequence[Fill], trader_ids: Mapping[tuple[str, str], int]
+    connection: AsyncConnection,
+    fills: Sequence[Fill],
+    trader_ids: Mapping[tuple[str, str], int],
+    pending: AbstractSet[FillKey],
 ) -> list[Fill]:
-    """The fills not stored yet, each once, in time order (ties keep the order given).
+    """The fills neither stored nor ``pending``, each once, in time order (ties keep the order
+    given).
 
     A fill is known by venue, trader and venue fill id: both counterparties of one Hyperliquid
     trade carry the same ``tid``, and each is a fill of its own.
     """
-    unique: dict[tuple[str, int, str], Fill] = {}
+    unique: dict[FillKey, Fill] = {}
     for fill in fills:
-        unique.setdefault((fill.venue, trader_ids[(fill.venue, fill.address)], fill.fill_id), fill)
+        key = (fill.venue, trader_ids[(fill.venue, fill.address)], fill.fill_id)
+        if key not in pending:
+            unique.setdefault(key, fill)
     keys = sorted(unique)
     # One probe of the unique index per fill, in key order (LATERAL ... LIMIT 1 keeps the plan
     # a nested loop): a join let the planner hash the whole trade table, once per batch. The
@@ -284,110 +378,6 @@ async def _drop_stored_fills(
     fresh = [fill for key, fill in unique.items() if key not in stored]
     fresh.sort(key=lambda fill: fill.timestamp)
     return fresh
-
-
-async def _write_fresh_fills(
-    connection: AsyncConnection,
-    fills: list[Fill],
-    trader_ids: Mapping[tuple[str, str], int],
-    report: WriteReport,
-    pnl_entry_decimals: Mapping[str, int],
-    cache: PositionCache | None,
-) -> Callable[[], None] | None:
-    """Fold and write ``fills``; returns what to tell ``cache`` once the batch is committed."""
-    keys = {(trader_ids[(f.venue, f.address)], f.coin) for f in fills}
-    pairs, missing = cache.known(keys) if cache is not None else ({}, keys)
-    pairs.update(await load_pairs(connection, missing))
-    histories = {key: h for key, pair in pairs.items() if (h := pair.history()) is not None}
-    fold = BatchFold(histories, report, pnl_entry_decimals)
-    fold.apply_all(fills, [trader_ids[(fill.venue, fill.address)] for fill in fills])
-    finished, open_positions, folded = fold.finished, fold.open_positions, fold.folded
-    touched = finished + list(open_positions.values())
-    new_positions = [p for p in touched if p.is_new]
-    for position, real_id in zip(
-        new_positions, await _allocate_ids(connection, "position", len(new_positions)), strict=True
-    ):
-        position.id = real_id
-    trade_ids = await _allocate_ids(connection, "trade", len(folded))
-    trade_rows = [
-        _trade_row(trade_id, item) for trade_id, item in zip(trade_ids, folded, strict=True)
-    ]
-    await _write_positions(connection, touched)
-    await _copy_trades(connection, trade_rows)
-    report.fills_written = len(trade_rows)
-    report.first_trade_id = trade_ids[0]
-    report.last_trade_id = trade_ids[-1]
-    return None if cache is None else functools.partial(cache.remember, pairs, fold)
-
-
-def _trade_row(trade_id: int, item: FoldedFill) -> tuple[object, ...]:
-    """A trade belongs to the position it leaves open; a CLOSE to the one it closed.
-
-    A FLIP belongs to the new position and names the one it closed in ``closed_position_id``.
-    """
-    fill, outcome, closed = item.fill, item.outcome, item.closed
-    position = item.current if item.current is not None else closed
-    closes = outcome.action in (Action.REDUCE, Action.CLOSE, Action.FLIP)
-    return (
-        trade_id,
-        fill.venue,
-        fill.fill_id,
-        item.trader_id,
-        position.id if position is not None else None,
-        closed.id if closed is not None and outcome.action is Action.FLIP else None,
-        fill.coin,
-        fill.timestamp,
-        outcome.side.value,
-        fill.direction.value,
-        outcome.action.value,
-        fill.size,
-        fill.price,
-        fill.size * fill.price,
-        item.start_position,
-        outcome.realized_pnl if closes else None,
-        fill.fee,
-        fill.is_liquidation,
-        fill.tx_hash,
-    )
-
-
-_TRADE_COLUMNS = (
-    "id, venue, venue_fill_id, trader_id, position_id, closed_position_id, coin, timestamp, "
-    "side, direction, action, size, price, notional, start_position, realized_pnl, fee, "
-    "is_liquidation, tx_hash"
-)
-
-
-_TRADE_TYPES = (
-    "int8", "text", "text", "int8", "int8", "int8", "text", "timestamptz", "text", "text",
-    "text", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric", "bool", "text",
-)  # fmt: skip
-
-
-async def _copy_trades(connection: AsyncConnection, rows: list[tuple[object, ...]]) -> None:
-    """Binary COPY: no text formatting of every number on our side or parsing on the server's."""
-    async with (
-        connection.cursor() as cursor,
-        cursor.copy(f"COPY trade ({_TRADE_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
-    ):
-        copy.set_types(_TRADE_TYPES)
-        for row in rows:
-            await copy.write_row(row)
-
-
-async def _allocate_ids(connection: AsyncConnection, table: str, count: int) -> list[int]:
-    if count == 0:
-        return []
-    # The sequence is looked up once (an uncorrelated scalar subquery is an InitPlan): called
-    # per row, pg_get_serial_sequence and the cast cost ten times what nextval does.
-    cursor = await connection.execute(
-        "SELECT array_agg(nextval((SELECT pg_get_serial_sequence(%s, 'id')::regclass))) "
-        "FROM generate_series(1, %s)",
-        (table, count),
-    )
-    row = await cursor.fetchone()
-    assert row is not None
-    return list(row[0])
 
 
 async def _ensure_traders(
@@ -471,92 +461,45 @@ async def _fresh_public_ids(connection: AsyncConnection, count: int) -> list[str
     return list(chosen)
 
 
-_POSITION_COLUMNS = (
-    "id, trader_id, coin, side, size, max_size, entry_price, closed_size, exit_notional, "
-    "realized_pnl, fees, leverage, trade_count, opened_at, last_fill_at, closed_at"
-)
-
-
-async def _write_positions(connection: AsyncConnection, positions: list[OpenPosition]) -> None:
-    """Existing rows are updated first (closing frees the one-open-per-coin slot), then inserts.
+async def _write_positions(cursor: AsyncCursor[Any], updates: CopyData, inserts: CopyData) -> None:
+    """Rows of existing positions are updated first (closing frees the one-open-per-coin slot),
+    then the new ones inserted.
 
     Both go through a temporary table filled by COPY, and are valued at the market's mark in
     the same statement that writes them (no second pass over the rows).
     """
-    if not positions:
+    if not updates and not inserts:
         return
-    rows = [_position_row(p) for p in positions]
-    updates = [row for row, p in zip(rows, positions, strict=True) if not p.is_new]
-    inserts = [row for row, p in zip(rows, positions, strict=True) if p.is_new]
-    async with connection.cursor() as cursor:
-        await cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS position_update "
-            "(LIKE position INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        )
-        if updates:
-            await _copy_rows(cursor, "position_update", updates)
-            await cursor.execute(
-                f"""
-                UPDATE position AS p SET
-                    side = u.side, size = u.size, max_size = u.max_size,
-                    entry_price = u.entry_price, closed_size = u.closed_size,
-                    exit_notional = u.exit_notional, realized_pnl = u.realized_pnl,
-                    fees = u.fees, leverage = u.leverage, trade_count = u.trade_count,
-                    last_fill_at = u.last_fill_at, closed_at = u.closed_at,
-                    {_assignments(_valuation("u", "p.mark_price"))}
-                FROM position_update AS u JOIN market AS m ON m.coin = u.coin
-                WHERE p.id = u.id
-                """
-            )
-            await cursor.execute("TRUNCATE position_update")
-        if inserts:
-            await _copy_rows(cursor, "position_update", inserts)
-            valued = _valuation("u", "NULL")
-            await cursor.execute(
-                f"""
-                INSERT INTO position ({_POSITION_COLUMNS}, {", ".join(valued)})
-                SELECT {", ".join(f"u.{c.strip()}" for c in _POSITION_COLUMNS.split(","))},
-                       {", ".join(valued.values())}
-                FROM position_update AS u JOIN market AS m ON m.coin = u.coin
-                """
-            )
-            # Emptied here too, not only at commit: several batches may share a transaction.
-            await cursor.execute("TRUNCATE position_update")
-
-
-_POSITION_TYPES = (
-    "int8", "int8", "text", "text", "numeric", "numeric", "numeric", "numeric", "numeric",
-    "numeric", "numeric", "float8", "int4", "timestamptz", "timestamptz", "timestamptz",
-)  # fmt: skip
-
-
-async def _copy_rows(cursor: AsyncCursor[Any], table: str, rows: list[tuple[object, ...]]) -> None:
-    """Binary COPY, as for trades: no text formatting and parsing of every number."""
-    async with cursor.copy(
-        f"COPY {table} ({_POSITION_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-    ) as copy:
-        copy.set_types(_POSITION_TYPES)
-        for row in rows:
-            await copy.write_row(row)
-
-
-def _position_row(position: OpenPosition) -> tuple[object, ...]:
-    state = position.state
-    return (
-        position.id,
-        position.trader_id,
-        position.coin,
-        state.side.value,
-        state.size,
-        state.max_size,
-        state.entry_price,
-        state.closed_size,
-        state.exit_notional,
-        state.realized_pnl,
-        state.fees,
-        state.leverage,
-        position.trade_count,
-        state.opened_at,
-        state.last_fill_at or state.opened_at,
-        position.closed_at,
+    await cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS position_update "
+        "(LIKE position INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
+    if updates:
+        await copy_into(cursor, "position_update", POSITION_COLUMNS, POSITION_TYPES, updates)
+        await cursor.execute(
+            f"""
+            UPDATE position AS p SET
+                side = u.side, size = u.size, max_size = u.max_size,
+                entry_price = u.entry_price, closed_size = u.closed_size,
+                exit_notional = u.exit_notional, realized_pnl = u.realized_pnl,
+                fees = u.fees, leverage = u.leverage, trade_count = u.trade_count,
+                last_fill_at = u.last_fill_at, closed_at = u.closed_at,
+                {_assignments(_valuation("u", "p.mark_price"))}
+            FROM position_update AS u JOIN market AS m ON m.coin = u.coin
+            WHERE p.id = u.id
+            """
+        )
+        await cursor.execute("TRUNCATE position_update")
+    if inserts:
+        await copy_into(cursor, "position_update", POSITION_COLUMNS, POSITION_TYPES, inserts)
+        valued = _valuation("u", "NULL")
+        await cursor.execute(
+            f"""
+            INSERT INTO position ({POSITION_COLUMNS}, {", ".join(valued)})
+            SELECT {", ".join(f"u.{c.strip()}" for c in POSITION_COLUMNS.split(","))},
+                   {", ".join(valued.values())}
+            FROM position_update AS u JOIN market AS m ON m.coin = u.coin
+            """
+        )
+        # Emptied here too, not only at commit: several batches may share a transaction.
+        await cursor.execute("TRUNCATE position_update")

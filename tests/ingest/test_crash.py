@@ -26,43 +26,11 @@ from ingest.simulate import prepare_markets
 from ingest.simulator import MarketSimulator
 from ingest.worker import ingest_stream, simulated_stream
 from tests.conftest import REPO_ROOT, DatabaseFactory
+from tests.ingest.snapshots import CHECKPOINT, snapshot
 
 TRADERS, DAYS, SEED = 400, 8.0, 23
 END = "2026-11-01T00:00:00+00:00"
 SOURCE = "simulator-stream"
-
-#: Everything a run leaves behind, without surrogate ids (sequences skip values a killed
-#: transaction drew, so ids may differ while the rows are the same). Trades are listed in id
-#: order, so the order of the event log is compared too.
-TRADES = """
-    SELECT tr.address, t.venue_fill_id, t.coin, t.timestamp, t.side, t.direction, t.action,
-           t.size, t.price, t.start_position, t.realized_pnl, t.fee, t.is_liquidation,
-           p.opened_at, cp.opened_at
-    FROM trade t JOIN trader tr ON tr.id = t.trader_id
-    LEFT JOIN position p ON p.id = t.position_id
-    LEFT JOIN position cp ON cp.id = t.closed_position_id
-    ORDER BY t.id
-"""
-POSITIONS = """
-    SELECT tr.address, p.coin, p.side, p.size, p.max_size, p.entry_price, p.closed_size,
-           p.exit_notional, p.realized_pnl, p.fees, p.trade_count, p.opened_at, p.last_fill_at,
-           p.closed_at, p.mark_price, p.unrealized_pnl, p.notional
-    FROM position p JOIN trader tr ON tr.id = p.trader_id
-    ORDER BY tr.address, p.coin, p.opened_at, p.closed_at NULLS LAST
-"""
-CHECKPOINT = "SELECT source, position, fills_written FROM ingest_checkpoint"
-
-
-def _snapshot(url: str) -> dict[str, list[tuple[object, ...]]]:
-    with psycopg.connect(url) as connection:
-        return {
-            name: connection.execute(query).fetchall()
-            for name, query in (
-                ("trades", TRADES),
-                ("positions", POSITIONS),
-                ("checkpoint", CHECKPOINT),
-            )
-        }
 
 
 def _checkpoint(url: str) -> int:
@@ -106,7 +74,7 @@ async def _uninterrupted(make_database: DatabaseFactory) -> str:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def reference(make_database: DatabaseFactory) -> dict[str, list[tuple[object, ...]]]:
     """What an uninterrupted run leaves behind."""
-    return _snapshot(await _uninterrupted(make_database))
+    return snapshot(await _uninterrupted(make_database))
 
 
 async def test_sigkill_at_random_points_then_restart_equals_an_uninterrupted_run(
@@ -130,7 +98,7 @@ async def test_sigkill_at_random_points_then_restart_equals_an_uninterrupted_run
     assert worker.returncode == 0, out
     assert kills_mid_stream >= 2
     # and what it left equals the uninterrupted run's: no fill lost, none written twice
-    assert _snapshot(url) == reference
+    assert snapshot(url) == reference
 
 
 async def test_a_lost_connection_is_reconnected_and_the_stream_resumes(
@@ -157,7 +125,7 @@ async def test_a_lost_connection_is_reconnected_and_the_stream_resumes(
     # then it reconnected by itself and the result equals an uninterrupted run's
     assert terminated >= 2
     assert report.reconnects >= 2
-    assert _snapshot(url) == reference
+    assert snapshot(url) == reference
 
 
 async def test_a_full_postgres_restart_mid_run_is_ridden_out(
@@ -184,7 +152,7 @@ async def test_a_full_postgres_restart_mid_run_is_ridden_out(
         # then it reconnected by itself and the result equals an uninterrupted run's
         assert restarts_mid_stream == 2
         assert report.reconnects >= 2
-        assert _snapshot(url) == reference
+        assert snapshot(url) == reference
     finally:
         worker.cancel()
         await asyncio.to_thread(server.stop)
