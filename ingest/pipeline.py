@@ -37,7 +37,7 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection
 
-from db.pool import blocking_sibling
+from db.pool import blocking_sibling, sibling
 from ingest.batch import WriteReport
 from ingest.engine import FillRejectedError
 from ingest.fills import Fill
@@ -97,14 +97,18 @@ async def write_stream(
     if batch is None:
         return
     job: _Job | None = None
+    preparing: asyncio.Task[_Job] | None = None
+    preparer = await sibling(connection)
     ids = await asyncio.to_thread(blocking_sibling, connection)
     try:
         while batch is not None:
+            if preparing is not None:
+                job, preparing = await preparing, None
             async with connection.transaction():
                 coins = await begin_batch(connection)
                 if job is None:
                     validate_fills(batch.fills, coins)
-                    job = await _start(connection, ids, batch, cache, decimals, frozenset())
+                    job = await _start(preparer, ids, batch, cache, decimals, frozenset())
                 prepared, staged = job.prepared, await job.staging
                 job = None
                 # Batch k's positions as the next fold starts from them; its rows are taken.
@@ -112,8 +116,8 @@ async def write_stream(
                     cache.remember(prepared.pairs, staged.fold)
                 following = next(upcoming, None)
                 if following is not None and _valid(following, coins):
-                    job = await _start(
-                        connection, ids, following, cache, decimals, prepared.fill_keys()
+                    preparing = asyncio.create_task(
+                        _start(preparer, ids, following, cache, decimals, prepared.fill_keys())
                     )
                 if staged is not None:
                     await write_staged(connection, staged)
@@ -121,13 +125,17 @@ async def write_stream(
             yield batch, prepared.report
             batch = following
     except BaseException:
+        # A thread cannot be stopped: the cache is cleared once nothing changes it any more.
+        if preparing is not None:
+            with contextlib.suppress(BaseException):
+                job = await preparing
         if job is not None:
-            # A thread cannot be stopped: the cache is cleared once it no longer changes it.
             with contextlib.suppress(BaseException):
                 await job.staging
         cache.clear()
         raise
     finally:
+        await preparer.close()
         ids.close()
 
 
@@ -140,16 +148,19 @@ def _valid(batch: Batch, coins: Mapping[str, int]) -> bool:
 
 
 async def _start(
-    connection: AsyncConnection,
+    preparer: AsyncConnection,
     ids: psycopg.Connection[Any],
     batch: Batch,
     cache: PositionCache,
     decimals: Mapping[str, int],
     pending: AbstractSet[FillKey],
 ) -> _Job:
-    """Prepare ``batch`` on ``connection`` and start its Python work in a thread."""
+    """Prepare ``batch`` in a transaction of its own on ``preparer`` (its new traders commit
+    there) and start its Python work in a thread."""
     report = WriteReport(fills_received=len(batch.fills))
-    prepared = await prepare_batch(connection, batch.fills, report, cache, pending=pending)
+    async with preparer.transaction():
+        await begin_batch(preparer)
+        prepared = await prepare_batch(preparer, batch.fills, report, cache, pending=pending)
     staging = asyncio.ensure_future(asyncio.to_thread(_stage, ids, prepared, decimals))
     return _Job(batch, prepared, staging)
 
