@@ -14,7 +14,10 @@ table and into one with its indexes (rolled back): the ceiling for any writer on
 Ends with one JSON line.
 
     .venv/bin/python -m bench.ingest [--traders 20000] [--fills 2000000] [--batch-size 100000]
-                                     [--compare]
+                                     [--compare] [--default-gc]
+
+The process runs with the writer's garbage-collector thresholds (``ingest/collector.py``), as
+``perpgraph`` writers and the worker do; ``--default-gc`` keeps CPython's.
 
 (run as a module from the repository root: as a script, ``bench/`` would come first on the
 import path and this file would hide the ``ingest`` package).
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import statistics
 import sys
@@ -41,6 +45,7 @@ from psycopg import AsyncConnection
 from bench.support import bench_database, rewrite_seconds
 from db.migrate import upgrade
 from db.pool import connect
+from ingest.collector import tune_for_writing
 from ingest.fills import Fill
 from ingest.pipeline import Batch, write_stream
 from ingest.simulate import prepare_markets
@@ -203,7 +208,15 @@ def main() -> None:
     parser.add_argument(
         "--compare", action="store_true", help="also write the stream batch by batch, side by side"
     )
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep CPython's collector thresholds instead of the writer's (ingest/collector.py)",
+    )
     args = parser.parse_args()
+    if not args.default_gc:
+        tune_for_writing()
+    say(f"garbage collector thresholds {gc.get_threshold()}")
     figures = asyncio.run(run(args.traders, args.fills, args.batch_size, args.seed, args.compare))
     print(json.dumps(figures))
 

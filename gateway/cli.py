@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from gateway.settings import Settings
+from ingest.collector import tune_for_writing
 
 app = typer.Typer(
     help="perpgraph: a GraphQL API for perpetual-futures trader analytics.",
@@ -84,6 +85,7 @@ def demo(
     PERPGRAPH_DATABASE_URL is set."""
     from gateway.runtime import run_demo
 
+    tune_for_writing()
     settings = _settings(host, port)
     _run(run_demo(settings, traders=traders, days=days, seed=seed))
 
@@ -123,6 +125,7 @@ def ingest_simulate(
     """Write simulated history, then (unless --no-live) live fills until interrupted."""
     from gateway.runtime import run_ingest_simulate
 
+    tune_for_writing()
     _run(run_ingest_simulate(_settings(), traders=traders, days=days, seed=seed, live=live))
 
 
@@ -144,6 +147,7 @@ def ingest_replay(
     Replaying again changes nothing."""
     from gateway.runtime import run_replay
 
+    tune_for_writing()
     _run(run_replay(_settings(), files, user=user))
 
 
@@ -185,6 +189,7 @@ def ingest_hyperliquid(
     reconcile their positions, refresh marks. Runs until interrupted."""
     from gateway.runtime import run_ingest_hyperliquid
 
+    tune_for_writing()
     _run(
         run_ingest_hyperliquid(
             _settings(),

@@ -83,7 +83,7 @@ def _new_positions(fold: BatchFold) -> tuple[list[OpenPosition], list[OpenPositi
     return [p for p in touched if not p.is_new], [p for p in touched if p.is_new]
 
 
-def _take_rows(
+def take_rows(
     fold: BatchFold, position_ids: list[int], trade_ids: list[int]
 ) -> tuple[list[Row], list[Row], list[Row]]:
     """Give the new positions their ids; the rows of the stored positions, the new positions
@@ -102,7 +102,7 @@ async def stage_batch(connection: AsyncConnection, fold: BatchFold) -> StagedBat
     _, opened = _new_positions(fold)
     position_ids = await _draw_ids(connection, "position", len(opened))
     trade_ids = await _draw_ids(connection, "trade", len(fold.folded))
-    updates, inserts, trades = _take_rows(fold, position_ids, trade_ids)
+    updates, inserts, trades = take_rows(fold, position_ids, trade_ids)
     return StagedBatch(fold, trade_ids, updates, inserts, trades)
 
 
@@ -112,7 +112,7 @@ def stage_encoded(connection: psycopg.Connection[Any], fold: BatchFold) -> Stage
     _, opened = _new_positions(fold)
     position_ids = _draw_ids_blocking(connection, "position", len(opened))
     trade_ids = _draw_ids_blocking(connection, "trade", len(fold.folded))
-    updates, inserts, trades = _take_rows(fold, position_ids, trade_ids)
+    updates, inserts, trades = take_rows(fold, position_ids, trade_ids)
     with connection.cursor() as cursor:
         return StagedBatch(
             fold,

@@ -29,6 +29,7 @@ from tenacity import (
 )
 
 from db.pool import connect
+from ingest.collector import tune_for_writing
 from ingest.fills import Fill
 from ingest.pipeline import Batch, write_stream
 from ingest.simulate import prepare_markets
@@ -121,6 +122,7 @@ def main() -> None:
     parser.add_argument("--source", default="simulator-stream")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    tune_for_writing()
     stream = simulated_stream(args.traders, args.days, args.seed, datetime.fromisoformat(args.end))
     report = asyncio.run(
         ingest_stream(
