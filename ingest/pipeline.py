@@ -3,26 +3,28 @@ batch before it.
 
 A batch is Python's work (the fold, drawing ids, taking and encoding the rows) and then
 Postgres's (writing positions and trades); one after the other, each waits for the other and a
-core idles. Here batch ``k + 1``'s Python work runs in a thread while Postgres writes batch
-``k``, so both cores work (bench/ingest.py measures the difference). What is written, and when
-it commits, is what :func:`ingest.writer.write_fills` writes batch by batch; only the order of
-the work within the transactions changes:
+core idles. Here batch ``k + 1`` is prepared and its Python work done while Postgres writes
+batch ``k``, so both cores work (bench/ingest.py measures the difference). What is written, and
+when it commits, is what :func:`ingest.writer.write_fills` writes batch by batch, but for the
+order of the work, on three connections and a thread:
 
-transaction ``k``:
-  take batch ``k`` from its thread job (folded, ids drawn, rows encoded for binary COPY);
-  prepare batch ``k + 1``: create its new traders, drop its fills already stored or in batch
-  ``k``, read its positions (batch ``k``'s as just folded, the others from the cache or
-  Postgres), and start its thread job;
-  write batch ``k``'s positions and trades, its checkpoint and NOTIFY; commit.
+* the writer's connection, in transaction ``k``: take batch ``k`` from its thread job (folded,
+  ids drawn, rows encoded for binary COPY); start preparing batch ``k + 1``; write batch ``k``'s
+  positions and trades, its checkpoint and NOTIFY; commit;
+* meanwhile a second connection prepares batch ``k + 1`` in a transaction of its own: creates
+  its new traders (committed there), drops its fills already stored or in batch ``k``, reads the
+  positions it starts from that neither the cache nor batch ``k``'s fold holds; then its thread
+  job starts;
+* the thread job folds batch ``k + 1``, draws its ids over a third connection (sequences are
+  not transactional: ids of a batch that is never committed are skipped, as they are whenever a
+  transaction rolls back) and takes and encodes its rows.
 
-The thread job draws ids over a connection of its own (sequences are not transactional: ids of
-a batch that is never committed are skipped, as they are when any transaction rolls back).
-Batch ``k + 1``'s new traders commit with batch ``k`` (a trader row before its trades: the same
-row its own batch would write, found again if that batch is written over). A batch is prepared
-ahead only when its fills are valid; an invalid batch is rejected after the batches before it
-are committed, as :func:`~ingest.writer.write_fills` rejects it. On any error the job under way
-is waited for, the position cache cleared and the error raised: the batches committed so far
-stand, with their checkpoint, and nothing of the others is written.
+A batch's new trader rows thus commit before its trades (the same rows its own transaction
+would write, found again if the batch is written over). A batch is prepared ahead only when its
+fills are valid; an invalid batch is rejected after the batches before it are committed, as
+:func:`~ingest.writer.write_fills` rejects it. On any error the preparation and the job under
+way are waited for, the position cache cleared and the error raised: the batches committed so
+far stand, with their checkpoint, and nothing of the others is written.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ class Batch:
 
 @dataclass(slots=True)
 class _Job:
-    """A batch prepared in the transaction before its own, its Python work under way."""
+    """A batch prepared ahead of its transaction, its Python work under way."""
 
     batch: Batch
     prepared: PreparedBatch
