@@ -33,6 +33,7 @@ __all__ = [
     "copy_into",
     "stage_batch",
     "stage_encoded",
+    "take_rows",
 ]
 
 Row = tuple[object, ...]
@@ -77,7 +78,7 @@ class StagedBatch:
     trades: CopyData
 
 
-def _new_positions(fold: BatchFold) -> tuple[list[OpenPosition], list[OpenPosition]]:
+def _touched_positions(fold: BatchFold) -> tuple[list[OpenPosition], list[OpenPosition]]:
     """The positions a batch touched: those stored before it, and those it opened."""
     touched = fold.finished + list(fold.open_positions.values())
     return [p for p in touched if not p.is_new], [p for p in touched if p.is_new]
@@ -88,7 +89,7 @@ def take_rows(
 ) -> tuple[list[Row], list[Row], list[Row]]:
     """Give the new positions their ids; the rows of the stored positions, the new positions
     and the trades."""
-    stored, opened = _new_positions(fold)
+    stored, opened = _touched_positions(fold)
     for position, position_id in zip(opened, position_ids, strict=True):
         position.id = position_id
     trades = [
@@ -99,7 +100,7 @@ def take_rows(
 
 async def stage_batch(connection: AsyncConnection, fold: BatchFold) -> StagedBatch:
     """Draw the batch's ids on ``connection`` and take its rows (encoded as they are sent)."""
-    _, opened = _new_positions(fold)
+    _, opened = _touched_positions(fold)
     position_ids = await _draw_ids(connection, "position", len(opened))
     trade_ids = await _draw_ids(connection, "trade", len(fold.folded))
     updates, inserts, trades = take_rows(fold, position_ids, trade_ids)
@@ -109,7 +110,7 @@ async def stage_batch(connection: AsyncConnection, fold: BatchFold) -> StagedBat
 def stage_encoded(connection: psycopg.Connection[Any], fold: BatchFold) -> StagedBatch:
     """Draw the batch's ids over ``connection`` (autocommit: sequences are not transactional)
     and take its rows encoded for binary COPY. Blocking; meant for a thread."""
-    _, opened = _new_positions(fold)
+    _, opened = _touched_positions(fold)
     position_ids = _draw_ids_blocking(connection, "position", len(opened))
     trade_ids = _draw_ids_blocking(connection, "trade", len(fold.folded))
     updates, inserts, trades = take_rows(fold, position_ids, trade_ids)
