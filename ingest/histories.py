@@ -95,7 +95,11 @@ async def load_pairs(
 ) -> dict[PairKey, StoredPair]:
     """Per trader and coin of ``keys``: the open position and the last fill time over its
     closed positions, so that a fill older than the last one applied is recognised even when
-    the trader is flat in that coin."""
+    the trader is flat in that coin.
+
+    Each pair probes position's indexes (LATERAL ... LIMIT 1 keeps the plan a nested loop: there
+    is at most one open position per trader and coin); a join let the planner hash every open
+    position, every batch (tests/ingest/test_writer_scaling.py)."""
     ordered = list(keys)
     if not ordered:
         return {}
@@ -108,8 +112,12 @@ async def load_pairs(
                 WHERE q.trader_id = k.trader_id AND q.coin = k.coin
                   AND q.closed_at IS NOT NULL)
         FROM unnest(%b::bigint[], %b::text[]) AS k(trader_id, coin)
-        LEFT JOIN position AS p
-          ON p.trader_id = k.trader_id AND p.coin = k.coin AND p.closed_at IS NULL
+        LEFT JOIN LATERAL (
+            SELECT * FROM position
+            WHERE position.trader_id = k.trader_id AND position.coin = k.coin
+              AND position.closed_at IS NULL
+            LIMIT 1
+        ) AS p ON true
         """,
         ([k[0] for k in ordered], [k[1] for k in ordered]),
     )

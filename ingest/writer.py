@@ -390,6 +390,9 @@ async def _ensure_traders(
         first_fill.setdefault(key, fill.timestamp)
         last_fill[key] = fill.timestamp
     keys = list(first_fill)
+    # Each trader is found through its key, whatever the number stored (see PROBE_BY_KEY).
+    for setting in PROBE_BY_KEY:
+        await connection.execute(setting)
     cursor = await connection.execute(
         """
         UPDATE trader SET last_trade_at = greatest(trader.last_trade_at, k.last_trade)
@@ -399,6 +402,8 @@ async def _ensure_traders(
         """,
         ([k[0] for k in keys], [k[1] for k in keys], [last_fill[k] for k in keys]),
     )
+    for setting in JOINS_AS_BEFORE:
+        await connection.execute(setting)
     ids = {(venue, address): trader_id for venue, address, trader_id in await cursor.fetchall()}
     missing = [k for k in keys if k not in ids]
     if missing:
@@ -461,6 +466,26 @@ async def _fresh_public_ids(connection: AsyncConnection, count: int) -> list[str
     return list(chosen)
 
 
+#: The positions of a batch that were stored before it, updated from ``position_update``.
+UPDATE_POSITIONS = f"""
+UPDATE position AS p SET
+    side = u.side, size = u.size, max_size = u.max_size,
+    entry_price = u.entry_price, closed_size = u.closed_size,
+    exit_notional = u.exit_notional, realized_pnl = u.realized_pnl,
+    fees = u.fees, leverage = u.leverage, trade_count = u.trade_count,
+    last_fill_at = u.last_fill_at, closed_at = u.closed_at,
+    {_assignments(_valuation("u", "p.mark_price"))}
+FROM position_update AS u JOIN market AS m ON m.coin = u.coin
+WHERE p.id = u.id
+"""
+#: Around the writer's updates of stored traders and positions: nested loops only, so each row
+#: probes the table's key. With no statistics for the rows of a batch (arrays, a temporary
+#: table), the planner otherwise hashed the whole table, every batch: a batch's cost grew with
+#: everything ever stored (tests/ingest/test_writer_scaling.py).
+PROBE_BY_KEY = ("SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off")
+JOINS_AS_BEFORE = ("SET LOCAL enable_hashjoin TO DEFAULT", "SET LOCAL enable_mergejoin TO DEFAULT")
+
+
 async def _write_positions(cursor: AsyncCursor[Any], updates: CopyData, inserts: CopyData) -> None:
     """Rows of existing positions are updated first (closing frees the one-open-per-coin slot),
     then the new ones inserted.
@@ -476,19 +501,12 @@ async def _write_positions(cursor: AsyncCursor[Any], updates: CopyData, inserts:
     )
     if updates:
         await copy_into(cursor, "position_update", POSITION_COLUMNS, POSITION_TYPES, updates)
-        await cursor.execute(
-            f"""
-            UPDATE position AS p SET
-                side = u.side, size = u.size, max_size = u.max_size,
-                entry_price = u.entry_price, closed_size = u.closed_size,
-                exit_notional = u.exit_notional, realized_pnl = u.realized_pnl,
-                fees = u.fees, leverage = u.leverage, trade_count = u.trade_count,
-                last_fill_at = u.last_fill_at, closed_at = u.closed_at,
-                {_assignments(_valuation("u", "p.mark_price"))}
-            FROM position_update AS u JOIN market AS m ON m.coin = u.coin
-            WHERE p.id = u.id
-            """
-        )
+        # Each position is found through its key (see PROBE_BY_KEY).
+        for setting in PROBE_BY_KEY:
+            await cursor.execute(setting)
+        await cursor.execute(UPDATE_POSITIONS)
+        for setting in JOINS_AS_BEFORE:
+            await cursor.execute(setting)
         await cursor.execute("TRUNCATE position_update")
     if inserts:
         await copy_into(cursor, "position_update", POSITION_COLUMNS, POSITION_TYPES, inserts)
