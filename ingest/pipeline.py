@@ -53,6 +53,7 @@ from ingest.writer import (
     fold_batch,
     prepare_batch,
     validate_fills,
+    without_jit,
     write_staged,
 )
 
@@ -71,7 +72,6 @@ class Batch:
 class _Job:
     """A batch prepared ahead of its transaction, its Python work under way."""
 
-    batch: Batch
     prepared: PreparedBatch
     staging: asyncio.Future[StagedBatch | None]
 
@@ -161,10 +161,10 @@ async def _start(
     there) and start its Python work in a thread."""
     report = WriteReport(fills_received=len(batch.fills))
     async with preparer.transaction():
-        await begin_batch(preparer)
+        await without_jit(preparer)
         prepared = await prepare_batch(preparer, batch.fills, report, cache, pending=pending)
     staging = asyncio.ensure_future(asyncio.to_thread(_stage, ids, prepared, decimals))
-    return _Job(batch, prepared, staging)
+    return _Job(prepared, staging)
 
 
 def _stage(

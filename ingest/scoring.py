@@ -25,6 +25,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.pq import TransactionStatus
 
 from db.periods import BACKFILL_LIMIT, PeriodType, ended_periods
+from db.planner import HASH_JOINS_ONLY, planner_settings
 from db.timeframes import Timeframe
 from ingest.metrics import (
     DAYS_PER_YEAR,
@@ -486,9 +487,6 @@ RECOMPUTE_SETTINGS = (
     "SET LOCAL enable_hashagg = off",
 )
 
-_HASH_JOINS_ONLY = ("SET LOCAL enable_mergejoin = off", "SET LOCAL enable_nestloop = off")
-_JOINS_AS_BEFORE = ("SET LOCAL enable_mergejoin TO DEFAULT", "SET LOCAL enable_nestloop TO DEFAULT")
-
 
 async def compute_boards(
     connection: AsyncConnection, boards: dict[str, int], as_of: datetime, *, partitions: int = 1
@@ -542,14 +540,11 @@ async def compute_boards(
     # percentiles on (trader, board), and with no statistics on the fresh stage tables the
     # planner picked a merge join on the board alone for a single board (a period's), comparing
     # every pair of its traders: hours for 100,000 traders, against 3 s (operations.md).
-    for setting in _HASH_JOINS_ONLY:
-        await connection.execute(setting)
-    cursor = await connection.execute(
-        sql.SQL(_WRITE_BOARDS).format(figures=figures.identifier, markets=markets.identifier),
-        params,
-    )
-    for setting in _JOINS_AS_BEFORE:
-        await connection.execute(setting)
+    async with planner_settings(connection, HASH_JOINS_ONLY):
+        cursor = await connection.execute(
+            sql.SQL(_WRITE_BOARDS).format(figures=figures.identifier, markets=markets.identifier),
+            params,
+        )
     counts = dict.fromkeys(boards, 0)
     for (key,) in await cursor.fetchall():
         counts[key] += 1

@@ -21,6 +21,7 @@ from typing import Any
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.pq import TransactionStatus
 
+from db.planner import KEY_PROBES_ONLY, planner_settings
 from ingest.batch import BatchFold, WriteReport
 from ingest.engine import validate_fill
 from ingest.fills import Fill
@@ -235,11 +236,16 @@ async def _write_batch(
 
 async def begin_batch(connection: AsyncConnection) -> dict[str, int]:
     """The first statements of a batch's transaction; the coins fills are accepted for."""
+    await without_jit(connection)
+    return await known_markets(connection)
+
+
+async def without_jit(connection: AsyncConnection) -> None:
+    """No JIT compilation for the rest of the transaction."""
     # The batch's statements are index probes and row writes whose estimated costs still
     # cross the JIT thresholds at 100,000 rows: compiling them (up to 0.3 s a statement
     # with inlining) is never paid back.
     await connection.execute("SET LOCAL jit = off")
-    return await known_markets(connection)
 
 
 def validate_fills(fills: Sequence[Fill], coins: Mapping[str, int]) -> None:
@@ -390,20 +396,19 @@ async def _ensure_traders(
         first_fill.setdefault(key, fill.timestamp)
         last_fill[key] = fill.timestamp
     keys = list(first_fill)
-    # Each trader is found through its key, whatever the number stored (see PROBE_BY_KEY).
-    for setting in PROBE_BY_KEY:
-        await connection.execute(setting)
-    cursor = await connection.execute(
-        """
-        UPDATE trader SET last_trade_at = greatest(trader.last_trade_at, k.last_trade)
-        FROM unnest(%b::text[], %b::text[], %b::timestamptz[]) AS k(venue, address, last_trade)
-        WHERE trader.venue = k.venue AND trader.address = k.address
-        RETURNING trader.venue, trader.address, trader.id
-        """,
-        ([k[0] for k in keys], [k[1] for k in keys], [last_fill[k] for k in keys]),
-    )
-    for setting in JOINS_AS_BEFORE:
-        await connection.execute(setting)
+    # Key probes only: with no statistics for a batch's rows (arrays here, a temporary table
+    # for positions), the planner hashed the whole table, every batch, so a batch's cost grew
+    # with everything ever stored (tests/ingest/test_writer_scaling.py).
+    async with planner_settings(connection, KEY_PROBES_ONLY):
+        cursor = await connection.execute(
+            """
+            UPDATE trader SET last_trade_at = greatest(trader.last_trade_at, k.last_trade)
+            FROM unnest(%b::text[], %b::text[], %b::timestamptz[]) AS k(venue, address, last_trade)
+            WHERE trader.venue = k.venue AND trader.address = k.address
+            RETURNING trader.venue, trader.address, trader.id
+            """,
+            ([k[0] for k in keys], [k[1] for k in keys], [last_fill[k] for k in keys]),
+        )
     ids = {(venue, address): trader_id for venue, address, trader_id in await cursor.fetchall()}
     missing = [k for k in keys if k not in ids]
     if missing:
@@ -467,7 +472,7 @@ async def _fresh_public_ids(connection: AsyncConnection, count: int) -> list[str
 
 
 #: The positions of a batch that were stored before it, updated from ``position_update``.
-UPDATE_POSITIONS = f"""
+_UPDATE_POSITIONS = f"""
 UPDATE position AS p SET
     side = u.side, size = u.size, max_size = u.max_size,
     entry_price = u.entry_price, closed_size = u.closed_size,
@@ -478,12 +483,6 @@ UPDATE position AS p SET
 FROM position_update AS u JOIN market AS m ON m.coin = u.coin
 WHERE p.id = u.id
 """
-#: Around the writer's updates of stored traders and positions: nested loops only, so each row
-#: probes the table's key. With no statistics for the rows of a batch (arrays, a temporary
-#: table), the planner otherwise hashed the whole table, every batch: a batch's cost grew with
-#: everything ever stored (tests/ingest/test_writer_scaling.py).
-PROBE_BY_KEY = ("SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off")
-JOINS_AS_BEFORE = ("SET LOCAL enable_hashjoin TO DEFAULT", "SET LOCAL enable_mergejoin TO DEFAULT")
 
 
 async def _write_positions(cursor: AsyncCursor[Any], updates: CopyData, inserts: CopyData) -> None:
@@ -501,12 +500,9 @@ async def _write_positions(cursor: AsyncCursor[Any], updates: CopyData, inserts:
     )
     if updates:
         await copy_into(cursor, "position_update", POSITION_COLUMNS, POSITION_TYPES, updates)
-        # Each position is found through its key (see PROBE_BY_KEY).
-        for setting in PROBE_BY_KEY:
-            await cursor.execute(setting)
-        await cursor.execute(UPDATE_POSITIONS)
-        for setting in JOINS_AS_BEFORE:
-            await cursor.execute(setting)
+        # Key probes only, as for traders (_ensure_traders).
+        async with planner_settings(cursor, KEY_PROBES_ONLY):
+            await cursor.execute(_UPDATE_POSITIONS)
         await cursor.execute("TRUNCATE position_update")
     if inserts:
         await copy_into(cursor, "position_update", POSITION_COLUMNS, POSITION_TYPES, inserts)
