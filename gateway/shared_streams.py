@@ -38,6 +38,9 @@ from resolvers.mailbox import Mailbox, MailboxOverflowError
 log = logging.getLogger(__name__)
 
 GroupKey = tuple[str, str, str | None]
+#: How long a group whose members all left may take to finish the result it is computing
+#: before it is cancelled; one waiting for its next event stops after this long.
+STOP_GRACE_SECONDS = 5.0
 
 
 @functools.lru_cache(maxsize=512)
@@ -113,6 +116,8 @@ class _Group:
                 async for result in source:
                     for member in list(self.members):
                         member.offer(result)
+                    if not self.members:
+                        return  # the last member left (see leave): stop between results
         finally:
             for member in list(self.members):
                 member.close()
@@ -136,8 +141,16 @@ class _Group:
     def leave(self, member: Mailbox[Any]) -> None:
         self.members.pop(member, None)
         if not self.members and self.task is not None and not self.task.done():
+            self.streams.forget(self, stopping=self.task)
+            # Not cancelled at once: a cancel that lands while a result is being computed leaves
+            # the coroutines of resolvers graphql-core had created but not yet awaited, each a
+            # "never awaited" warning. run() returns after the result it is computing; a group
+            # waiting for its next event (no resolver running) is cancelled after the grace.
+            asyncio.get_running_loop().call_later(STOP_GRACE_SECONDS, self._cancel)
+
+    def _cancel(self) -> None:
+        if self.task is not None and not self.task.done():
             self.task.cancel()
-            self.streams.forget(self)
 
 
 class SharedStreams:
@@ -146,6 +159,8 @@ class SharedStreams:
     def __init__(self, *, queue_size: int = 256) -> None:
         self.queue_size = queue_size
         self._groups: dict[GroupKey, _Group] = {}
+        #: Tasks of groups whose members all left, finishing their last result (_Group.leave).
+        self._stopping: set[asyncio.Task[None]] = set()
 
     @property
     def group_count(self) -> int:
@@ -153,15 +168,20 @@ class SharedStreams:
 
     async def close(self) -> None:
         """Stop every group (at shutdown); their members' streams end."""
-        for group in list(self._groups.values()):
-            if group.task is not None:
-                group.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await group.task
+        tasks = [g.task for g in self._groups.values() if g.task is not None]
+        for task in [*tasks, *self._stopping]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
-    def forget(self, group: _Group) -> None:
+    def forget(self, group: _Group, *, stopping: asyncio.Task[None] | None = None) -> None:
+        """No new member joins ``group``; its task, when ``stopping``, is still held until it
+        ends (:meth:`close` stops it too)."""
         if self._groups.get(group.key) is group:
             del self._groups[group.key]
+        if stopping is not None:
+            self._stopping.add(stopping)
+            stopping.add_done_callback(self._stopping.discard)
 
     def join(
         self,
