@@ -151,13 +151,53 @@ def ingest_replay(
     _run(run_replay(_settings(), files, user=user))
 
 
+def _http_url(value: str) -> str:
+    return _url(value, ("http", "https"))
+
+
+def _ws_url(value: str) -> str:
+    return _url(value, ("ws", "wss"))
+
+
+def _url(value: str, schemes: tuple[str, ...]) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise typer.BadParameter(f"expected a {' or '.join(schemes)} URL, got {value!r}")
+    return value
+
+
+def _moment(value: str) -> str:
+    """An ISO date or time, as an ISO time in UTC when it names no offset."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected an ISO date or time such as 2025-01-01 or 2025-01-01T12:00:00+00:00, "
+            f"got {value!r}"
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
 @ingest_app.command("hyperliquid")
 def ingest_hyperliquid(
     api_url: Annotated[
-        str, typer.Option("--api-url", envvar="PERPGRAPH_HYPERLIQUID_API_URL", help="REST base.")
+        str,
+        typer.Option(
+            "--api-url",
+            envvar="PERPGRAPH_HYPERLIQUID_API_URL",
+            callback=_http_url,
+            help="REST base.",
+        ),
     ] = "https://api.hyperliquid.xyz",
     ws_url: Annotated[
-        str, typer.Option("--ws-url", envvar="PERPGRAPH_HYPERLIQUID_WS_URL", help="WebSocket.")
+        str,
+        typer.Option(
+            "--ws-url", envvar="PERPGRAPH_HYPERLIQUID_WS_URL", callback=_ws_url, help="WebSocket."
+        ),
     ] = "wss://api.hyperliquid.xyz/ws",
     coins: Annotated[
         str | None,
@@ -172,7 +212,8 @@ def ingest_hyperliquid(
         typer.Option(
             "--since",
             envvar="PERPGRAPH_HYPERLIQUID_SINCE",
-            help="Backfill new traders' fills from this ISO date.",
+            callback=_moment,
+            help="Backfill new traders' fills from this ISO date or time (UTC unless it says).",
         ),
     ] = "2025-01-01T00:00:00+00:00",
     marks_interval: Annotated[

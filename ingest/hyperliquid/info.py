@@ -1,8 +1,8 @@
 """Hyperliquid's ``/info`` endpoint over HTTP, within the venue's weight limits.
 
 The venue allows 1,200 weight per minute per IP (research/market.md §2.3): ``clearinghouseState``
-and ``allMids`` weigh 2, ``metaAndAssetCtxs`` 20, and ``userFillsByTime`` 20 plus 1 per 20 fills
-returned. Every request first takes its weight from one shared ``aiolimiter.AsyncLimiter``
+and ``allMids`` weigh 2, ``metaAndAssetCtxs`` 20, and ``userFillsByTime`` and ``userFunding`` 20
+plus 1 per 20 items returned. Every request first takes its weight from one shared ``aiolimiter.AsyncLimiter``
 (a leaky bucket of 1,200 per 60 s); the per-item part is taken when the response shows how
 many items it held. Transport errors, 429 and 5xx answers are retried with exponential backoff
 and jitter (tenacity); other answers fail at once.
@@ -95,7 +95,7 @@ class InfoClient:
         return parse_meta_and_asset_ctxs(payload)
 
     async def clearinghouse_state(self, user: str) -> AccountState:
-        payload = await self.post({"type": "clearinghouseState", "user": user}, weight=2)
+        payload = await self.post({"type": "clearinghouseState", "user": user}, weight=LIGHT_WEIGHT)
         return parse_clearinghouse_state(payload, user=user)
 
     async def user_fills_pages(
@@ -116,8 +116,7 @@ class InfoClient:
                 "startTime": start_ms,
             }
             payload = await self.post(body, weight=INFO_WEIGHT)
-            if isinstance(payload, list) and len(payload) >= ITEMS_PER_EXTRA_WEIGHT:
-                await self.limiter.acquire(len(payload) // ITEMS_PER_EXTRA_WEIGHT)
+            await self._charge_items(payload)
             page = parse_user_fills(payload, user=user)
             newest = max((int(f.fill.timestamp.timestamp() * 1000) for f in page), default=None)
             if newest is None or (last_ms is not None and newest <= last_ms):
@@ -132,7 +131,9 @@ class InfoClient:
         last_ms: int | None = None
         while True:
             body: dict[str, object] = {"type": "userFunding", "user": user, "startTime": start_ms}
-            page = parse_user_funding(await self.post(body, weight=INFO_WEIGHT), user=user)
+            payload = await self.post(body, weight=INFO_WEIGHT)
+            await self._charge_items(payload)
+            page = parse_user_funding(payload, user=user)
             newest = max((_ms(p.time) for p in page), default=None)
             if newest is None or (last_ms is not None and newest <= last_ms):
                 return payments
@@ -140,6 +141,12 @@ class InfoClient:
                 p for p in page if last_ms is None or p.time.timestamp() * 1000 > last_ms
             )
             last_ms = start_ms = newest
+
+
+    async def _charge_items(self, payload: object) -> None:
+        """The weight a list answer adds once its size is known: 1 per 20 items."""
+        if isinstance(payload, list) and len(payload) >= ITEMS_PER_EXTRA_WEIGHT:
+            await self.limiter.acquire(len(payload) // ITEMS_PER_EXTRA_WEIGHT)
 
 
 def _ms(moment: datetime) -> int:

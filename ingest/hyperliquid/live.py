@@ -26,6 +26,12 @@ and share one ``/info`` weight budget:
 A malformed message or response is logged with its reason and counted in
 :class:`LiveCounters`, and skipped whole: a page is parsed completely before any of it is
 written, so a batch is never half written. Nothing malformed stops the ingester.
+
+Nor does losing the database (Postgres restarted, a backend terminated): every task opens its
+connection again on its next piece of work. Start-up waits for Postgres and the venue with
+backoff; a trader whose backfill failed is queued again (its checkpoint says where to resume);
+mids that arrive while Postgres is away are skipped (the next update carries every coin) and
+counted in ``database_errors``, like every other failed attempt.
 """
 
 from __future__ import annotations
@@ -41,7 +47,12 @@ from typing import Any
 import httpx
 import orjson
 import psycopg
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    wait_exponential_jitter,
+)
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
@@ -80,6 +91,7 @@ class LiveCounters:
     last_marks_refresh_s: float | None = None
     leaderboard_refreshes: int = 0
     last_leaderboard_refresh_s: float | None = None
+    database_errors: int = 0
     malformed_reasons: list[str] = field(default_factory=list)
 
     def malformed_message(self, reason: str) -> None:
@@ -87,6 +99,10 @@ class LiveCounters:
         if len(self.malformed_reasons) < 100:
             self.malformed_reasons.append(reason)
         log.warning("malformed venue message skipped: %s", reason)
+
+    def database_error(self, doing: str, error: Exception) -> None:
+        self.database_errors += 1
+        log.warning("database unavailable while %s, will retry: %s", doing, error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +129,11 @@ class LiveIngester:
         self._last_backfill: dict[str, float] = {}
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._board_schedule = BoardSchedule(settings.leaderboard_long_refresh_seconds)
+        self._mids_connection: psycopg.AsyncConnection | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run discovery, backfill, marks and leaderboards until ``stop`` is set."""
-        coins = self.settings.coins or tuple(await self._refresh_marks())
+        coins = self.settings.coins or tuple(await self._first_marks())
         tasks = [
             asyncio.create_task(self._discover(coins, stop)),
             asyncio.create_task(self._backfill_forever()),
@@ -136,6 +153,26 @@ class LiveIngester:
             for task in [waiter, *tasks]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await _close(self._mids_connection)
+            self._mids_connection = None
+
+    async def _first_marks(self) -> list[str]:
+        """The markets at start-up, waiting (with backoff) for Postgres and the venue."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type((psycopg.OperationalError, httpx.TransportError)),
+            wait=wait_exponential_jitter(multiplier=0.05, max=self.settings.max_backoff_seconds),
+            before_sleep=self._starting_failed,
+        ):
+            with attempt:
+                return await self._refresh_marks()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _starting_failed(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, psycopg.OperationalError):
+            self.counters.database_error("starting", error)
+        else:
+            log.warning("venue unreachable while starting, will retry: %s", error)
 
     # --- discovery --------------------------------------------------------------------------
 
@@ -192,13 +229,21 @@ class LiveIngester:
                 for user in trade.users:
                     self._saw(user)
         elif isinstance(message, AllMidsUpdate):
-            connection = await connect(self.settings.database_url)
-            try:
-                async with connection.transaction():
-                    await apply_mids(connection, message.mids)
-                self.counters.mids_updates += 1
-            finally:
-                await connection.close()
+            await self._store_mids(message)
+
+    async def _store_mids(self, message: AllMidsUpdate) -> None:
+        """Store the mids over a connection kept for them; while Postgres is away the update is
+        skipped (the next one carries every coin again)."""
+        try:
+            if self._mids_connection is None or self._mids_connection.closed:
+                self._mids_connection = await connect(self.settings.database_url)
+            async with self._mids_connection.transaction():
+                await apply_mids(self._mids_connection, message.mids)
+            self.counters.mids_updates += 1
+        except psycopg.OperationalError as error:
+            self.counters.database_error("storing mids", error)
+            await _close(self._mids_connection)
+            self._mids_connection = None
 
     def _saw(self, user: str) -> None:
         if user in self._queued:
@@ -228,7 +273,8 @@ class LiveIngester:
                     self._queued.discard(user)
                     self._last_backfill[user] = time.monotonic()
                 except psycopg.OperationalError as error:
-                    log.warning("database unavailable while backfilling %s: %s", user, error)
+                    self.counters.database_error(f"backfilling {user}", error)
+                    await _close(connection)
                     connection = None
                     self._queue.put_nowait(user)
                     await asyncio.sleep(1.0)
@@ -237,8 +283,7 @@ class LiveIngester:
                     self._last_backfill[user] = time.monotonic()
                     self.counters.malformed_message(f"backfill of {user}: {error}")
         finally:
-            if connection is not None:
-                await connection.close()
+            await _close(connection)
 
     async def backfill(self, connection: psycopg.AsyncConnection, user: str) -> None:
         """Write ``user``'s fills since its checkpoint, then reconcile its open positions."""
@@ -313,7 +358,9 @@ class LiveIngester:
             await asyncio.sleep(self.settings.marks_interval)
             try:
                 await self._refresh_marks()
-            except (httpx.HTTPError, HyperliquidFormatError, psycopg.OperationalError) as error:
+            except psycopg.OperationalError as error:
+                self.counters.database_error("refreshing marks", error)
+            except (httpx.HTTPError, HyperliquidFormatError) as error:
                 log.warning("mark refresh failed, will retry: %s", error)
 
     # --- leaderboards -----------------------------------------------------------------------
@@ -324,7 +371,7 @@ class LiveIngester:
             try:
                 await self._recompute_leaderboards()
             except psycopg.OperationalError as error:
-                log.warning("leaderboard recompute failed, will retry: %s", error)
+                self.counters.database_error("recomputing the leaderboards", error)
 
     async def _recompute_leaderboards(self) -> None:
         connection = await connect(self.settings.database_url)
@@ -362,3 +409,10 @@ class LiveIngester:
             if own:
                 await connection.close()
         return [c.coin for c in contexts if not c.is_delisted]
+
+
+async def _close(connection: psycopg.AsyncConnection | None) -> None:
+    """Close ``connection`` if there is one; a connection Postgres already lost closes quietly."""
+    if connection is not None:
+        with contextlib.suppress(psycopg.Error):
+            await connection.close()

@@ -284,8 +284,22 @@ def test_ingest_replay_reports_every_shape(empty_url: str, tmp_path: Path) -> No
         (["ingest", "simulate", "--days", "-1"], "'--days'"),
         (["demo", "--port", "70000"], "'--port'"),
         (["frobnicate"], "'frobnicate'"),
+        (["ingest", "hyperliquid", "--since", "last tuesday"], "'--since'"),
+        (["ingest", "hyperliquid", "--api-url", "ftp://api.example"], "'--api-url'"),
+        (["ingest", "hyperliquid", "--ws-url", "https://api.hyperliquid.xyz/ws"], "'--ws-url'"),
+        (["ingest", "hyperliquid", "--marks-interval", "0"], "'--marks-interval'"),
     ],
-    ids=["traders-zero", "traders-not-a-number", "days-negative", "port-too-big", "no-command"],
+    ids=[
+        "traders-zero",
+        "traders-not-a-number",
+        "days-negative",
+        "port-too-big",
+        "no-command",
+        "since-not-a-date",
+        "api-url-not-http",
+        "ws-url-not-ws",
+        "marks-interval-zero",
+    ],
 )
 def test_bad_option_is_named_without_a_traceback(
     args: list[str], named: str, tmp_path: Path

@@ -6,14 +6,15 @@ modern fill histories (paged by ``startTime``, ``page_size`` fills a page, oldes
 ``userFillsByTime`` request gets a 429, as a venue over its weight limit would answer.
 
 The WebSocket plays ``scripts[n]`` to its ``n``-th connection: each script is a list of text
-frames, ``DROP`` ends the connection abruptly (no close frame) mid-stream, and ``PAUSE`` waits
-a second. After its last
+frames, ``DROP`` ends the connection abruptly (no close frame) mid-stream, ``PAUSE`` waits
+a second and ``HOLD`` waits until the test sets ``resume``. After its last
 frame a connection stays open until the client leaves.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 from collections.abc import AsyncIterator
@@ -27,12 +28,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from tests.ingest.hyperliquid.recorded import load
 from tests.serving import free_port
 
 DROP = "<drop the connection>"
 PAUSE = "<pause one second>"
+HOLD = "<wait until resumed>"
 USER_109A42 = "0x109a42c3ead059b041560cb6da71058516e7ba3e"
 USER_08C14B = "0x08c14b32c8a48894e4b933090ebcc9ce33b21135"
 FILLS = {
@@ -50,9 +53,11 @@ class FakeVenue:
     scripts: list[list[str]]
     page_size: int = 400
     requests: list[dict[str, Any]] = field(default_factory=list)
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)
     connections: int = 0
     http_url: str = ""
     ws_url: str = ""
+    resume: asyncio.Event = field(default_factory=asyncio.Event)
     _throttled: bool = False
 
     def info(self, body: dict[str, Any]) -> Response:
@@ -97,6 +102,7 @@ class FakeVenue:
     async def play(self, connection: ServerConnection) -> None:
         script = self.scripts[min(self.connections, len(self.scripts) - 1)]
         self.connections += 1
+        listening = asyncio.create_task(self._listen(connection))
         for frame in script:
             if frame == DROP:
                 connection.transport.abort()
@@ -104,9 +110,21 @@ class FakeVenue:
             if frame == PAUSE:
                 await asyncio.sleep(1.0)
                 continue
+            if frame == HOLD:
+                await self.resume.wait()
+                continue
             await connection.send(frame)
             await asyncio.sleep(0.01)
         await connection.wait_closed()
+        listening.cancel()
+
+    async def _listen(self, connection: ServerConnection) -> None:
+        """Record what the client subscribes to."""
+        with contextlib.suppress(ConnectionClosed):
+            async for message in connection:
+                request = json.loads(message)
+                if request.get("method") == "subscribe":
+                    self.subscriptions.append(request["subscription"])
 
 
 def trades_message(*trades: tuple[str, str, str]) -> str:

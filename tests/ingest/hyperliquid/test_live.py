@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import psycopg
 
 from ingest.hyperliquid.info import InfoClient
 from ingest.hyperliquid.live import LiveIngester, LiveSettings
+from tests.conftest import REPO_ROOT
+from tests.gateway.test_cli import CLI
 from tests.ingest.hyperliquid.fake_venue import (
     DROP,
     FILLS,
@@ -129,3 +134,53 @@ async def test_discovers_backfills_and_reconciles_through_drops_and_bad_messages
     assert _count(empty_url, ranked) == traded
     assert _count(empty_url, "SELECT max(rank) FROM trader_stats WHERE timeframe = 'ALL_TIME'") == 2
     assert counters.last_leaderboard_refresh_s is not None
+
+
+async def test_the_command_ingests_from_the_venue_and_stops_on_ctrl_c(
+    empty_url: str, tmp_path: Path
+) -> None:
+    # given a venue whose socket names 109a42
+    venue = FakeVenue(scripts=[[ACK, trades_message(("BTC", USER_109A42, OTHER)), MIDS]])
+    async with running(venue):
+        # when `perpgraph ingest hyperliquid` runs against it until 109a42's fills are stored
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PERPGRAPH_")}
+        env |= {"PERPGRAPH_DATABASE_URL": empty_url, "PERPGRAPH_DATA_DIR": str(tmp_path)}
+        process = await asyncio.create_subprocess_exec(
+            *CLI,
+            "ingest",
+            "hyperliquid",
+            f"--api-url={venue.http_url}",
+            f"--ws-url={venue.ws_url}",
+            "--coins=BTC,ETH",
+            "--since=2025-01-01",
+            env=env,
+            cwd=REPO_ROOT,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            async with asyncio.timeout(60):
+                while await asyncio.to_thread(_trades_of, empty_url, USER_109A42) < 50:
+                    if process.returncode is not None:
+                        raise AssertionError((await process.communicate())[1].decode())
+                    await asyncio.sleep(0.1)
+            # and is interrupted
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    # then it said where it ingests from, stopped cleanly, and stored every fill once
+    progress = stderr.decode()
+    assert process.returncode == 0, progress
+    assert f"ingesting Hyperliquid from {venue.http_url} and {venue.ws_url}" in progress
+    assert stdout.decode().rstrip().endswith("stopped")
+    assert "Traceback" not in progress
+    assert _trades_of(empty_url, USER_109A42) == len(load(FILLS[USER_109A42]))
+    # and only the coins asked for were subscribed to
+    assert venue.subscriptions == [
+        {"type": "allMids"},
+        *({"type": "trades", "coin": c} for c in ("BTC", "ETH")),
+    ]
