@@ -21,6 +21,10 @@ class Timeframe(StrEnum):
         return _LENGTHS[self]
 
 
+#: A trader is in a board's ACTIVE pool with a fill this long before the board's end (the
+#: scoring job tiers on it; the leaderboard's ``tier: ACTIVE`` filter selects on it).
+ACTIVE_RECENCY = timedelta(days=7)
+
 _LENGTHS: dict[Timeframe, timedelta | None] = {
     Timeframe.DAY: timedelta(days=1),
     Timeframe.WEEK: timedelta(days=7),

@@ -10,7 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+
+from db.timeframes import ACTIVE_RECENCY
 
 CENT_MILLIONTH = Decimal("1e-8")
 
@@ -33,6 +36,23 @@ RISK_FULL_LEVERAGE = 25.0
 RISK_WEIGHTS: dict[str, float] = {"leverage": 0.40, "drawdown": 0.35, "liquidations": 0.25}
 #: Risk levels: below the first bound CONSERVATIVE, below the second MODERATE, else AGGRESSIVE.
 RISK_LEVEL_BOUNDS = (34.0, 67.0)
+
+#: ADVANCED: a score at or above this (and not FEATURED).
+HIGH_SCORE = 80.0
+#: FEATURED: the eligibility gates (MillionScan's six criteria, made explicit) ...
+FEATURED_MIN_SCORE = 60.0
+FEATURED_MIN_CLOSED_POSITIONS = 5
+FEATURED_MIN_VOLUME = 10_000
+FEATURED_WIN_RATE_BAND = (0.30, 0.90)
+FEATURED_MAX_DRAWDOWN = 0.50
+#: ... and a trade this recently. (ACTIVE needs one within ``ACTIVE_RECENCY``.)
+FEATURED_RECENCY = timedelta(days=3)
+
+#: Derived labels, from the ALL_TIME board.
+WHALE_OPEN_NOTIONAL = 1_000_000
+WHALE_VOLUME = 10_000_000
+SMART_MONEY_MIN_SCORE = 70.0
+SMART_MONEY_MIN_CLOSED_POSITIONS = 10
 
 
 def ratio(numerator: Decimal, denominator: Decimal) -> float | None:
@@ -175,3 +195,74 @@ def percentile(values: Sequence[float], value: float) -> float:
         return 100.0
     below = sum(1 for v in values if v < value)
     return 100.0 * below / (len(values) - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What a trader's tier and derived labels depend on, from one board."""
+
+    score: float
+    closed_positions: int
+    volume: Decimal
+    win_rate: float | None
+    max_drawdown_pct: float | None
+    roi: float | None
+    net_pnl: Decimal
+    open_notional: Decimal
+    last_trade_at: datetime
+
+
+def is_featured(standing: Standing, as_of: datetime) -> bool:
+    """Every eligibility gate passed, and a fill in the last 3 days. An unknown drawdown
+    (no capital) fails the drawdown gate, an unknown win rate or ROI fails theirs."""
+    s = standing
+    low, high = FEATURED_WIN_RATE_BAND
+    drawdown = s.max_drawdown_pct if s.max_drawdown_pct is not None else 1.0
+    return (
+        s.score >= FEATURED_MIN_SCORE
+        and s.closed_positions >= FEATURED_MIN_CLOSED_POSITIONS
+        and s.volume >= FEATURED_MIN_VOLUME
+        and s.win_rate is not None
+        and low <= s.win_rate <= high
+        and drawdown <= FEATURED_MAX_DRAWDOWN
+        and s.roi is not None
+        and s.roi > 0
+        and s.last_trade_at > as_of - FEATURED_RECENCY
+    )
+
+
+def is_active(last_trade_at: datetime, as_of: datetime) -> bool:
+    """A fill in the 7 days before the board's end: the ACTIVE pool a filter asks for."""
+    return last_trade_at > as_of - ACTIVE_RECENCY
+
+
+def tier(standing: Standing, as_of: datetime) -> str:
+    """The narrowest tier: FEATURED, else ADVANCED (score >= 80), else ACTIVE, else ALL."""
+    if is_featured(standing, as_of):
+        return "FEATURED"
+    if standing.score >= HIGH_SCORE:
+        return "ADVANCED"
+    if is_active(standing.last_trade_at, as_of):
+        return "ACTIVE"
+    return "ALL"
+
+
+def derived_labels(all_time: Standing) -> set[str]:
+    """WHALE: open notional >= 1,000,000 or volume >= 10,000,000 USD. SMART_MONEY: score >= 70,
+    net PnL > 0 and at least 10 closed positions. Both from the ALL_TIME board."""
+    labels: set[str] = set()
+    if all_time.open_notional >= WHALE_OPEN_NOTIONAL or all_time.volume >= WHALE_VOLUME:
+        labels.add("WHALE")
+    if (
+        all_time.score >= SMART_MONEY_MIN_SCORE
+        and all_time.net_pnl > 0
+        and all_time.closed_positions >= SMART_MONEY_MIN_CLOSED_POSITIONS
+    ):
+        labels.add("SMART_MONEY")
+    return labels
+
+
+def rank_key(score: float, net_pnl: Decimal, trader_id: int) -> tuple[float, Decimal, int]:
+    """Ranks sort on this, ascending: score, then net PnL (both highest first), then the
+    trader perpgraph saw first (lower id)."""
+    return (-score, -net_pnl, trader_id)

@@ -26,14 +26,25 @@ from psycopg.pq import TransactionStatus
 
 from db.periods import BACKFILL_LIMIT, PeriodType, ended_periods
 from db.planner import HASH_JOINS_ONLY, planner_settings
-from db.timeframes import Timeframe
+from db.timeframes import ACTIVE_RECENCY, Timeframe
 from ingest.metrics import (
     DAYS_PER_YEAR,
+    FEATURED_MAX_DRAWDOWN,
+    FEATURED_MIN_CLOSED_POSITIONS,
+    FEATURED_MIN_SCORE,
+    FEATURED_MIN_VOLUME,
+    FEATURED_RECENCY,
+    FEATURED_WIN_RATE_BAND,
     FULL_EVIDENCE_CLOSED_POSITIONS,
+    HIGH_SCORE,
     RISK_FULL_LEVERAGE,
     RISK_LEVEL_BOUNDS,
     RISK_WEIGHTS,
     SCORE_WEIGHTS,
+    SMART_MONEY_MIN_CLOSED_POSITIONS,
+    SMART_MONEY_MIN_SCORE,
+    WHALE_OPEN_NOTIONAL,
+    WHALE_VOLUME,
 )
 from ingest.partitions import partition_filter, run_partitions, stage_tables
 
@@ -42,25 +53,6 @@ log = logging.getLogger(__name__)
 LEADERBOARD_CHANNEL = "perpgraph_leaderboard"
 #: The transaction-level advisory lock a recompute holds from its first read to its commit.
 BOARDS_LOCK = 0x7065_7270_0001
-
-#: ADVANCED: a score at or above this (and not FEATURED).
-HIGH_SCORE = 80.0
-#: FEATURED: the eligibility gates (MillionScan's six criteria, made explicit) ...
-FEATURED_MIN_SCORE = 60.0
-FEATURED_MIN_CLOSED_POSITIONS = 5
-FEATURED_MIN_VOLUME = 10_000
-FEATURED_WIN_RATE_BAND = (0.30, 0.90)
-FEATURED_MAX_DRAWDOWN = 0.50
-#: ... and a trade this recently.
-FEATURED_RECENCY = timedelta(days=3)
-#: ACTIVE needs a trade this recently.
-ACTIVE_RECENCY = timedelta(days=7)
-
-#: Derived labels (computed on the ALL_TIME board; docs/methodology.md gives the rules).
-WHALE_OPEN_NOTIONAL = 1_000_000
-WHALE_VOLUME = 10_000_000
-SMART_MONEY_MIN_SCORE = 70.0
-SMART_MONEY_MIN_CLOSED_POSITIONS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -649,6 +641,12 @@ async def vacuum_boards(connection: AsyncConnection) -> bool:
     return True
 
 
+#: Boards read the fills of (end - length, end]; Postgres keeps times to the microsecond, so a
+#: period's board ends a microsecond before the period does and reads exactly [start, end): a
+#: fill at midnight belongs to the day it starts. Its daily buckets are the UTC days.
+_MICROSECOND = timedelta(microseconds=1)
+
+
 async def snapshot_periods(
     connection: AsyncConnection, as_of: datetime, *, partitions: int = 1
 ) -> list[str]:
@@ -674,6 +672,7 @@ async def snapshot_periods(
                 continue
             async with connection.transaction():
                 boards = {period.key: period.days}
-                await compute_boards(connection, boards, period.end, partitions=partitions)
+                last_instant = period.end - _MICROSECOND
+                await compute_boards(connection, boards, last_instant, partitions=partitions)
             written.append(period.key)
     return written

@@ -13,12 +13,20 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from psycopg import sql
+
 from db.periods import PeriodType, parse_period
 from db.query import fetch_rows
 from db.rows import PositionRow, TraderRow, TraderStatsRow, select_list
 from resolvers.context import Context
 from resolvers.cursors import check_page_size
 from resolvers.errors import BadUserInputError
+from resolvers.positions import (
+    PositionQuery,
+    PositionsAggregateRow,
+    positions_by_market,
+    positions_total,
+)
 
 #: Long share of volume above which the overview calls the market bullish (below 1 - this:
 #: bearish).
@@ -244,24 +252,6 @@ async def coin_pnl_leaderboard(
 
 
 @dataclass(frozen=True, slots=True)
-class PositionsSummaryRow:
-    coin: str | None
-    position_count: int
-    trader_count: int
-    notional: Decimal
-    unrealized_pnl: Decimal
-    avg_leverage: float | None
-    long_count: int
-    short_count: int
-    long_notional: Decimal
-    short_notional: Decimal
-    long_pnl: Decimal
-    short_pnl: Decimal
-    profitable_count: int
-    losing_count: int
-
-
-@dataclass(frozen=True, slots=True)
 class TraderExposureRow:
     trader: TraderRow
     position_count: int
@@ -271,69 +261,31 @@ class TraderExposureRow:
 
 @dataclass(frozen=True, slots=True)
 class PositionsSummary:
-    total: PositionsSummaryRow
-    by_market: list[PositionsSummaryRow]
+    total: PositionsAggregateRow
+    by_market: list[PositionsAggregateRow]
     largest: list[PositionRow]
     most_profitable: list[PositionRow]
     least_profitable: list[PositionRow]
     top_traders: list[TraderExposureRow]
 
 
-_SUMMARY_COLUMNS = """
-    count(*), count(DISTINCT trader_id), coalesce(sum(notional), 0),
-    coalesce(sum(coalesce(unrealized_pnl, 0)), 0), avg(leverage),
-    count(*) FILTER (WHERE side = 'LONG'), count(*) FILTER (WHERE side = 'SHORT'),
-    coalesce(sum(notional) FILTER (WHERE side = 'LONG'), 0),
-    coalesce(sum(notional) FILTER (WHERE side = 'SHORT'), 0),
-    coalesce(sum(unrealized_pnl) FILTER (WHERE side = 'LONG'), 0),
-    coalesce(sum(unrealized_pnl) FILTER (WHERE side = 'SHORT'), 0),
-    count(*) FILTER (WHERE unrealized_pnl > 0), count(*) FILTER (WHERE unrealized_pnl < 0)
-"""
-
-
-async def positions_summary(
-    context: Context,
-    coins: tuple[str, ...] | None,
-    side: str | None,
-    top: int,
-    min_notional: Decimal | None = None,
-    unrealized_pnl: tuple[Decimal | None, Decimal | None] = (None, None),
-) -> PositionsSummary:
-    """Open positions in aggregate (PerpsTracker's positions/summary and positions/all stats),
-    narrowed by market, side, minimum notional and an inclusive unrealized PnL range."""
+async def positions_summary(context: Context, query: PositionQuery, top: int) -> PositionsSummary:
+    """The positions ``query`` selects in aggregate (PerpsTracker's positions/summary and
+    positions/all stats): totals, per market, and the ``top`` largest, most and least profitable
+    positions and most exposed traders."""
     if not 1 <= top <= 20:
         raise BadUserInputError("`top` must be between 1 and 20", argument="top")
-    low, high = unrealized_pnl
-    if low is not None and high is not None and low > high:
-        raise BadUserInputError(
-            f"`unrealizedPnl`: min ({low}) is greater than max ({high})", argument="unrealizedPnl"
-        )
-    where = "closed_at IS NULL AND (%s::text[] IS NULL OR coin = ANY(%s)) "
-    where += "AND (%s::text IS NULL OR side = %s) AND (%s::numeric IS NULL OR notional >= %s) "
-    where += "AND (%s::numeric IS NULL OR coalesce(unrealized_pnl, 0) >= %s) "
-    where += "AND (%s::numeric IS NULL OR coalesce(unrealized_pnl, 0) <= %s)"
-    params: list[Any] = [list(coins) if coins else None] * 2 + [side, side]
-    params += [min_notional, min_notional, low, low, high, high]
+    where, params = query.where()
+    total = await positions_total(context, query)
+    by_market = await positions_by_market(context, query)
     pool = context.pool
-    total = await fetch_rows(
-        pool,
-        f"SELECT NULL::text, {_SUMMARY_COLUMNS} FROM position WHERE {where}",
-        params,
-    )
-    by_market = await fetch_rows(
-        pool,
-        f"SELECT coin, {_SUMMARY_COLUMNS} FROM position WHERE {where} "
-        "GROUP BY coin ORDER BY 4 DESC, coin",
-        params,
-    )
-    columns = select_list(PositionRow, "p").as_string()
+    columns = select_list(PositionRow, "p")
 
     async def positions(order: str) -> list[PositionRow]:
-        rows = await fetch_rows(
-            pool,
-            f"SELECT {columns} FROM position AS p WHERE {where} ORDER BY {order}, p.id LIMIT %s",
-            [*params, top],
-        )
+        statement = sql.SQL(
+            "SELECT {} FROM position AS p WHERE {} ORDER BY {}, p.id LIMIT %s"
+        ).format(columns, where, sql.SQL(order))
+        rows = await fetch_rows(pool, statement, [*params, top])
         return [PositionRow.from_row(row) for row in rows]
 
     largest = await positions("p.notional DESC")
@@ -341,17 +293,19 @@ async def positions_summary(
     worst = await positions("coalesce(p.unrealized_pnl, 0) ASC")
     traders = await fetch_rows(
         pool,
-        f"SELECT {select_list(TraderRow, 't').as_string()}, e.n, e.notional, e.pnl "
-        "FROM (SELECT trader_id, count(*) AS n, sum(notional) AS notional, "
-        f"sum(coalesce(unrealized_pnl, 0)) AS pnl FROM position WHERE {where} "
-        "GROUP BY trader_id) AS e JOIN trader AS t ON t.id = e.trader_id "
-        "ORDER BY e.notional DESC, t.id LIMIT %s",
+        sql.SQL(
+            "SELECT {}, e.n, e.notional, e.pnl "
+            "FROM (SELECT p.trader_id, count(*) AS n, sum(p.notional) AS notional, "
+            "sum(coalesce(p.unrealized_pnl, 0)) AS pnl FROM position AS p WHERE {} "
+            "GROUP BY p.trader_id) AS e JOIN trader AS t ON t.id = e.trader_id "
+            "ORDER BY e.notional DESC, t.id LIMIT %s"
+        ).format(select_list(TraderRow, "t"), where),
         [*params, top],
     )
     width = len(TraderRow.__dataclass_fields__)
     return PositionsSummary(
-        total=PositionsSummaryRow(*total[0]),
-        by_market=[PositionsSummaryRow(*row) for row in by_market],
+        total=total,
+        by_market=by_market,
         largest=largest,
         most_profitable=best,
         least_profitable=worst,

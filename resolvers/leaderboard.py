@@ -14,19 +14,24 @@ from psycopg import sql
 
 from db.query import fetch_rows
 from db.rows import TraderRow, TraderStatsRow, select_list
+from db.timeframes import ACTIVE_RECENCY
 from resolvers.context import Context
 from resolvers.cursors import check_page_size
 from resolvers.keyset import Ordering, Page
 from resolvers.ranges import RangeCondition, combine
 
-#: Which entry tiers each requested tier includes. ACTIVE is the broad pool of recently active
-#: traders, so it includes the narrower FEATURED and ADVANCED tiers.
-TIERS_INCLUDED: dict[str, tuple[str, ...] | None] = {
-    "FEATURED": ("FEATURED",),
-    "ADVANCED": ("ADVANCED",),
-    "ACTIVE": ("FEATURED", "ADVANCED", "ACTIVE"),
-    "ALL": None,
-}
+
+def tier_condition(tier: str) -> tuple[list[sql.Composable], list[Any]] | None:
+    """The entries a ``tier`` filter selects. FEATURED and ADVANCED are entry tiers; ACTIVE is
+    the pool of traders with a fill in the 7 days before the board's end, whatever their entry
+    tier (every FEATURED trader is in it; an ADVANCED one only if it traded that recently); ALL
+    is the whole board."""
+    if tier == "ALL":
+        return None
+    if tier == "ACTIVE":
+        return [sql.SQL("s.last_trade_at > s.computed_at - %s")], [ACTIVE_RECENCY]
+    return [sql.SQL("s.tier = %s")], [tier]
+
 
 _RANK = sql.SQL("s.rank")
 
@@ -135,9 +140,8 @@ class LeaderboardQuery:
         parts: list[tuple[list[sql.Composable], list[Any]]] = [
             ([sql.SQL("s.timeframe = %s")], [self.timeframe])
         ]
-        tiers = TIERS_INCLUDED[self.tier]
-        if tiers is not None:
-            parts.append(([sql.SQL("s.tier = ANY(%s)")], [list(tiers)]))
+        if (tier := tier_condition(self.tier)) is not None:
+            parts.append(tier)
         for name, minimum, maximum in self.ranges:
             condition = RangeCondition(RANGE_COLUMNS[name], f"filter.{name}", minimum, maximum)
             parts.append(condition.conditions())

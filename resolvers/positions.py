@@ -15,9 +15,10 @@ from loaders.pages import PageKey
 from resolvers.context import Context
 from resolvers.cursors import check_page_size, decode_cursor, encode_cursor
 from resolvers.keyset import Ordering, Page
-from resolvers.ranges import combine
+from resolvers.ranges import RangeCondition, combine
 
 _ID = sql.SQL("p.id")
+_UNREALIZED = sql.SQL("coalesce(p.unrealized_pnl, 0)")
 
 #: Sortable fields: SQL expression (never NULL) and the cursor value's type.
 ORDER_FIELDS: dict[str, tuple[sql.Composable, type]] = {
@@ -43,6 +44,10 @@ class PositionQuery:
     coins: tuple[str, ...] | None = None
     sides: tuple[str, ...] | None = None
     min_notional: Decimal | None = None
+    unrealized_pnl: tuple[Decimal | None, Decimal | None] = (None, None)
+    """Inclusive bounds on the unrealized PnL (a closed or unmarked position counts as 0)."""
+    profitable: bool | None = None
+    """True: in profit now (unrealized PnL > 0); False: at a loss (< 0)."""
     order_field: str = "NOTIONAL"
     descending: bool = True
     first: int = 50
@@ -72,6 +77,11 @@ class PositionQuery:
             parts.append(([sql.SQL("p.side = ANY(%s)")], [list(self.sides)]))
         if self.min_notional is not None:
             parts.append(([sql.SQL("p.notional >= %s")], [self.min_notional]))
+        low, high = self.unrealized_pnl
+        parts.append(RangeCondition(_UNREALIZED, "filter.unrealizedPnl", low, high).conditions())
+        if self.profitable is not None:
+            sign = sql.SQL("{} > 0" if self.profitable else "{} < 0").format(_UNREALIZED)
+            parts.append(([sign], []))
         return combine(parts)
 
 
@@ -109,6 +119,68 @@ async def positions_count(context: Context, query: PositionQuery) -> int:
     statement = sql.SQL("SELECT count(*) FROM position AS p WHERE {}").format(where)
     rows = await fetch_rows(context.pool, statement, params)
     return int(rows[0][0])
+
+
+@dataclass(frozen=True, slots=True)
+class PositionsAggregateRow:
+    """Positions in aggregate: all of them (``coin`` None) or one market's."""
+
+    coin: str | None
+    position_count: int
+    trader_count: int
+    notional: Decimal
+    collateral: Decimal
+    unrealized_pnl: Decimal
+    avg_leverage: float | None
+    long_count: int
+    short_count: int
+    long_notional: Decimal
+    short_notional: Decimal
+    long_pnl: Decimal
+    short_pnl: Decimal
+    profitable_count: int
+    losing_count: int
+    winning_pnl: Decimal
+    losing_pnl: Decimal
+
+
+#: A position's collateral: its notional over its leverage; positions whose leverage is unknown
+#: are left out of the collateral sum (their margin cannot be told).
+_AGGREGATE_COLUMNS = sql.SQL("""
+    count(*), count(DISTINCT p.trader_id), coalesce(sum(p.notional), 0),
+    coalesce(sum(p.notional / p.leverage::numeric) FILTER (WHERE p.leverage > 0), 0),
+    coalesce(sum(coalesce(p.unrealized_pnl, 0)), 0), avg(p.leverage),
+    count(*) FILTER (WHERE p.side = 'LONG'), count(*) FILTER (WHERE p.side = 'SHORT'),
+    coalesce(sum(p.notional) FILTER (WHERE p.side = 'LONG'), 0),
+    coalesce(sum(p.notional) FILTER (WHERE p.side = 'SHORT'), 0),
+    coalesce(sum(p.unrealized_pnl) FILTER (WHERE p.side = 'LONG'), 0),
+    coalesce(sum(p.unrealized_pnl) FILTER (WHERE p.side = 'SHORT'), 0),
+    count(*) FILTER (WHERE p.unrealized_pnl > 0), count(*) FILTER (WHERE p.unrealized_pnl < 0),
+    coalesce(sum(p.unrealized_pnl) FILTER (WHERE p.unrealized_pnl > 0), 0),
+    coalesce(sum(p.unrealized_pnl) FILTER (WHERE p.unrealized_pnl < 0), 0)
+""")
+
+
+async def positions_total(context: Context, query: PositionQuery) -> PositionsAggregateRow:
+    """Every position ``query`` selects (all pages), in aggregate."""
+    where, params = query.where()
+    statement = sql.SQL("SELECT NULL::text, {} FROM position AS p WHERE {}").format(
+        _AGGREGATE_COLUMNS, where
+    )
+    rows = await fetch_rows(context.pool, statement, params)
+    return PositionsAggregateRow(*rows[0])
+
+
+async def positions_by_market(
+    context: Context, query: PositionQuery
+) -> list[PositionsAggregateRow]:
+    """The positions ``query`` selects, in aggregate per market, largest notional first."""
+    where, params = query.where()
+    statement = sql.SQL(
+        "SELECT p.coin, {} FROM position AS p WHERE {} GROUP BY p.coin ORDER BY 4 DESC, p.coin"
+    ).format(_AGGREGATE_COLUMNS, where)
+    rows = await fetch_rows(context.pool, statement, params)
+    return [PositionsAggregateRow(*row) for row in rows]
 
 
 _CLOSED_CURSOR = "closedPositions"

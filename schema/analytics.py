@@ -24,7 +24,6 @@ from resolvers.analytics import (
     MAX_COMPARED,
     ClosedSummary,
     CoinFigures,
-    PositionsSummaryRow,
     board_stats,
     chart_positions,
     closed_position_summary,
@@ -48,6 +47,7 @@ from resolvers.leaderboard import (
     leaderboard_updated_at,
 )
 from resolvers.lookups import find_trader, find_trader_ids
+from resolvers.positions import PositionQuery
 from resolvers.trades import trades_count, trades_page
 from schema.connection import After, Connection, PageSize, to_connection
 from schema.enums import (
@@ -58,9 +58,10 @@ from schema.enums import (
     Side,
     Timeframe,
 )
-from schema.inputs import DecimalRange, LeaderboardFilter, LeaderboardOrder
+from schema.inputs import DecimalRange, LeaderboardFilter, LeaderboardOrder, amount_range
 from schema.types.leaderboard import LeaderboardConnection, LeaderboardEntry, board_connection
 from schema.types.position import Position
+from schema.types.position_stats import PositionsAggregate
 from schema.types.stats import TraderStats
 from schema.types.trade import Trade
 from schema.types.trader import Trader
@@ -215,53 +216,6 @@ class CoinPnlEntry:
     total_pnl: Decimal = strawberry.field(description="netPnl + unrealizedPnl, USD.")
     volume: Decimal = strawberry.field(description="Traded notional in the window, USD.")
     trade_count: int = strawberry.field(description="Fills in the window.")
-
-
-@strawberry.type(description="Open positions in aggregate.")
-class PositionsAggregate:
-    coin: str | None = strawberry.field(description="The market; null for all markets.")
-    position_count: int = strawberry.field(description="Open positions.")
-    trader_count: int = strawberry.field(description="Traders holding them.")
-    notional: Decimal = strawberry.field(description="Their notional, USD.")
-    unrealized_pnl: Decimal = strawberry.field(description="Their unrealized PnL, USD.")
-    avg_leverage: float | None = strawberry.field(description="Mean leverage, when known.")
-    long_count: int = strawberry.field(description="Open longs.")
-    short_count: int = strawberry.field(description="Open shorts.")
-    long_notional: Decimal = strawberry.field(description="Notional of longs, USD.")
-    short_notional: Decimal = strawberry.field(description="Notional of shorts, USD.")
-    long_short_ratio: float | None = strawberry.field(
-        description="longNotional / shortNotional; null without shorts."
-    )
-    long_pnl: Decimal = strawberry.field(description="Unrealized PnL of longs, USD.")
-    short_pnl: Decimal = strawberry.field(description="Unrealized PnL of shorts, USD.")
-    profitable_count: int = strawberry.field(description="Positions in profit now.")
-    losing_count: int = strawberry.field(description="Positions at a loss now.")
-    win_rate: float | None = strawberry.field(
-        description="profitableCount / positionCount, 0-1; null without positions."
-    )
-
-    @classmethod
-    def from_row(cls, row: PositionsSummaryRow) -> PositionsAggregate:
-        return cls(
-            coin=row.coin,
-            position_count=row.position_count,
-            trader_count=row.trader_count,
-            notional=row.notional,
-            unrealized_pnl=row.unrealized_pnl,
-            avg_leverage=row.avg_leverage,
-            long_count=row.long_count,
-            short_count=row.short_count,
-            long_notional=row.long_notional,
-            short_notional=row.short_notional,
-            long_short_ratio=float(row.long_notional / row.short_notional)
-            if row.short_notional > 0
-            else None,
-            long_pnl=row.long_pnl,
-            short_pnl=row.short_pnl,
-            profitable_count=row.profitable_count,
-            losing_count=row.losing_count,
-            win_rate=row.profitable_count / row.position_count if row.position_count else None,
-        )
 
 
 @strawberry.type(description="A trader's open exposure.")
@@ -601,19 +555,26 @@ class AnalyticsQuery:
             DecimalRange | None,
             strawberry.argument(description="Only positions whose unrealized PnL is in range."),
         ] = None,
+        profitable: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="true: only positions in profit now; false: only those at a loss."
+            ),
+        ] = None,
     ) -> PositionsSummary:
         if coins is not None and len(coins) > 100:
             raise BadUserInputError("`coins` takes at most 100 values", argument="coins")
         if min_notional is not None and (not min_notional.is_finite() or min_notional < 0):
             raise BadUserInputError("`minNotional` must be >= 0", argument="minNotional")
-        summary = await positions_summary(
-            info.context,
-            tuple(_coin(c) for c in coins) if coins else None,
-            side.name if side else None,
-            top,
-            min_notional,
-            (unrealized_pnl.min, unrealized_pnl.max) if unrealized_pnl else (None, None),
+        query = PositionQuery(
+            status="OPEN",
+            coins=tuple(_coin(c) for c in coins) if coins else None,
+            sides=(side.name,) if side else None,
+            min_notional=min_notional,
+            unrealized_pnl=amount_range(unrealized_pnl, "unrealizedPnl"),
+            profitable=profitable,
         )
+        summary = await positions_summary(info.context, query, top)
         return PositionsSummary(
             total=PositionsAggregate.from_row(summary.total),
             by_market=[PositionsAggregate.from_row(row) for row in summary.by_market],

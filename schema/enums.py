@@ -56,8 +56,9 @@ class LeaderboardTier(Enum):
     )
     ACTIVE = strawberry.enum_value(
         "ACTIVE",
-        description="As a filter: every trader who traded in the last 7 days (includes "
-        "FEATURED and ADVANCED). As an entry's tier: active, but in neither narrower tier.",
+        description="As a filter: every trader who traded in the 7 days before the board's end "
+        "(every FEATURED one, and the ADVANCED ones that did). As an entry's tier: active, but "
+        "in neither narrower tier.",
     )
     ADVANCED = strawberry.enum_value("ADVANCED", description="High score, but not FEATURED.")
     ALL = strawberry.enum_value(
@@ -127,10 +128,14 @@ class LeaderboardOrderField(Enum):
         "LARGEST_LOSS", description="Worst closed position, USD. Null sorts lowest."
     )
     SHARPE = strawberry.enum_value(
-        "SHARPE", description="Annualised Sharpe ratio of daily net PnL. Null sorts lowest."
+        "SHARPE",
+        description="Annualised Sharpe ratio of daily trading PnL (realized - fees). "
+        "Null sorts lowest.",
     )
     SORTINO = strawberry.enum_value(
-        "SORTINO", description="Annualised Sortino ratio of daily net PnL. Null sorts lowest."
+        "SORTINO",
+        description="Annualised Sortino ratio of daily trading PnL (realized - fees). "
+        "Null sorts lowest.",
     )
     MAX_DRAWDOWN = strawberry.enum_value("MAX_DRAWDOWN", description="Maximum drawdown, USD.")
     MAX_DRAWDOWN_PCT = strawberry.enum_value(

@@ -55,6 +55,20 @@ class DecimalRange:
     max: Decimal | None = strawberry.field(default=None, description="At most this.")
 
 
+def amount_range(
+    bounds: DecimalRange | None, argument: str
+) -> tuple[Decimal | None, Decimal | None]:
+    """An amount range's bounds; NaN and infinities are refused."""
+    if bounds is None:
+        return None, None
+    for bound in (bounds.min, bounds.max):
+        if bound is not None and not bound.is_finite():
+            raise BadUserInputError(
+                f"`{argument}` bounds must be finite numbers", argument=argument
+            )
+    return bounds.min, bounds.max
+
+
 @strawberry.input(description="Inclusive bounds on a ratio or score; leave either end open.")
 class FloatRange:
     min: float | None = strawberry.field(default=None, description="At least this.")
@@ -128,6 +142,16 @@ class PositionFilter:
     min_notional: Decimal | None = strawberry.field(
         default=None, description="Only positions with at least this notional now, USD."
     )
+    unrealized_pnl: DecimalRange | None = strawberry.field(
+        default=None,
+        description="Only positions whose unrealized PnL is in this inclusive range, USD (a "
+        "closed or unmarked position counts as 0).",
+    )
+    profitable: bool | None = strawberry.field(
+        default=None,
+        description="true: only positions in profit now (unrealized PnL > 0); false: only "
+        "those at a loss (< 0).",
+    )
 
     async def to_query(
         self, context: Context, order: PositionOrder, first: int, after: str | None
@@ -141,6 +165,8 @@ class PositionFilter:
             coins=coins_argument(self.coins, "filter.coins"),
             sides=_list([s.name for s in self.sides] if self.sides else None, "filter.sides"),
             min_notional=_non_negative(self.min_notional, "filter.minNotional"),
+            unrealized_pnl=amount_range(self.unrealized_pnl, "filter.unrealizedPnl"),
+            profitable=self.profitable,
             order_field=order.field.name,
             descending=order.direction is OrderDirection.DESC,
             first=first,
@@ -216,10 +242,10 @@ class LeaderboardFilter:
         default=None, description="Worst closed position, USD."
     )
     sharpe: FloatRange | None = strawberry.field(
-        default=None, description="Annualised Sharpe ratio of daily net PnL."
+        default=None, description="Annualised Sharpe ratio of daily trading PnL (realized - fees)."
     )
     sortino: FloatRange | None = strawberry.field(
-        default=None, description="Annualised Sortino ratio of daily net PnL."
+        default=None, description="Annualised Sortino ratio of daily trading PnL (realized - fees)."
     )
     max_drawdown: DecimalRange | None = strawberry.field(
         default=None, description="Maximum drawdown, USD."

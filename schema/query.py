@@ -10,7 +10,12 @@ from resolvers.context import Context
 from resolvers.cursors import decode_node_id
 from resolvers.lookups import find_trader
 from resolvers.markets import all_markets
-from resolvers.positions import positions_count, positions_page
+from resolvers.positions import (
+    positions_by_market,
+    positions_count,
+    positions_page,
+    positions_total,
+)
 from resolvers.trades import trades_count, trades_page
 from schema.access import LeaderboardPlanGate
 from schema.connection import After, Connection, PageSize, to_connection
@@ -30,6 +35,7 @@ from schema.node import Node
 from schema.types.leaderboard import LeaderboardConnection, board_connection
 from schema.types.market import Market
 from schema.types.position import Position
+from schema.types.position_stats import AllPositionsConnection
 from schema.types.trade import Trade
 from schema.types.trader import Trader
 
@@ -107,7 +113,10 @@ class Query:
             info.context, timeframe.name, timeframe, tier, filter, order_by, first, after
         )
 
-    @strawberry.field(description="Positions across all traders; open ones by default.")
+    @strawberry.field(
+        description="Positions across all traders; open ones by default. The connection also "
+        "gives the whole selection's `stats` and `byMarket` breakdown."
+    )
     async def positions(
         self,
         info: Info,
@@ -120,13 +129,21 @@ class Query:
         ] = None,
         first: PageSize = 50,
         after: After = None,
-    ) -> Connection[Position]:
+    ) -> AllPositionsConnection:
         query = await (filter or PositionFilter()).to_query(
             info.context, order_by or PositionOrder(field=PositionOrderField.NOTIONAL), first, after
         )
         context = info.context
         page = await positions_page(context, query)
-        return to_connection(page, Position.from_row, lambda: positions_count(context, query))
+        connection = to_connection(page, Position.from_row, lambda: positions_count(context, query))
+        return AllPositionsConnection(
+            edges=connection.edges,
+            page_info=connection.page_info,
+            nodes=connection.nodes,
+            _count=connection._count,
+            _total=lambda: positions_total(context, query),
+            _by_market=lambda: positions_by_market(context, query),
+        )
 
     @strawberry.field(description="Fills across all traders, newest first.")
     async def trades(

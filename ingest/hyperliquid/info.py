@@ -2,10 +2,10 @@
 
 The venue allows 1,200 weight per minute per IP (research/market.md §2.3): ``clearinghouseState``
 and ``allMids`` weigh 2, ``metaAndAssetCtxs`` 20, and ``userFillsByTime`` and ``userFunding`` 20
-plus 1 per 20 items returned. Every request first takes its weight from one shared ``aiolimiter.AsyncLimiter``
-(a leaky bucket of 1,200 per 60 s); the per-item part is taken when the response shows how
-many items it held. Transport errors, 429 and 5xx answers are retried with exponential backoff
-and jitter (tenacity); other answers fail at once.
+plus 1 per 20 items returned. Every request first takes its weight from one shared
+``aiolimiter.AsyncLimiter`` (a leaky bucket of 1,200 per 60 s); the per-item part is taken when
+the response shows how many items it held. Transport errors, 429 and 5xx answers are retried
+with exponential backoff and jitter (tenacity); other answers fail at once.
 
 The transport is injectable (an ``httpx.AsyncClient`` made by the caller), so tests run against
 a local fake server or ``httpx.MockTransport``.
@@ -141,7 +141,6 @@ class InfoClient:
                 p for p in page if last_ms is None or p.time.timestamp() * 1000 > last_ms
             )
             last_ms = start_ms = newest
-
 
     async def _charge_items(self, payload: object) -> None:
         """The weight a list answer adds once its size is known: 1 per 20 items."""

@@ -55,6 +55,10 @@ class Position(Node):
     leverage: float | None = strawberry.field(
         description="Leverage the trader chose, when the venue reports it."
     )
+    collateral: Decimal | None = strawberry.field(
+        description="Margin the open size needs: notional / leverage, USD; null when leverage "
+        "is unknown, 0 once closed."
+    )
     unrealized_pnl: Decimal | None = strawberry.field(
         description="PnL of the open size at the mark price; null when closed or unmarked."
     )
@@ -90,6 +94,9 @@ class Position(Node):
             mark_price=row.mark_price if is_open else None,
             liquidation_price=row.liquidation_price if is_open else None,
             leverage=row.leverage,
+            collateral=row.notional / Decimal(row.leverage)
+            if row.leverage is not None and row.leverage > 0
+            else None,
             unrealized_pnl=row.unrealized_pnl if is_open else None,
             realized_pnl=row.realized_pnl,
             fees=row.fees,

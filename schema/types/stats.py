@@ -117,18 +117,19 @@ class TraderStats:
         "without a negative one."
     )
     sharpe: float | None = strawberry.field(
-        description="Annualised Sharpe ratio of daily net PnL (idle days count as 0); null "
-        "with fewer than 2 days of history or no variation."
+        description="Annualised Sharpe ratio of daily trading PnL (realized - fees; idle days "
+        "count as 0); null with fewer than 2 days of history or no variation."
     )
     sortino: float | None = strawberry.field(
-        description="Annualised Sortino ratio of daily net PnL; null with fewer than 2 days "
-        "or no losing day."
+        description="Annualised Sortino ratio of daily trading PnL (realized - fees); null with "
+        "fewer than 2 days or no losing day."
     )
     days_in_series: int = strawberry.field(
         description="Days in the daily PnL series behind Sharpe, Sortino and drawdown."
     )
     max_drawdown: Decimal = strawberry.field(
-        description="Largest fall of cumulative daily net PnL from its running peak, USD (>= 0)."
+        description="Largest fall of cumulative daily trading PnL from its running peak, USD "
+        "(>= 0)."
     )
     max_drawdown_pct: float | None = strawberry.field(
         description="Largest (peak - trough) / (capital + peak), 0-1; null without capital."

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from ingest.metrics import (
     Drawdown,
+    Standing,
     capital_base,
     composite_score,
+    derived_labels,
     evidence,
     max_drawdown,
     percentile,
     profit_factor,
+    rank_key,
     risk_level,
     risk_score,
     sharpe,
     sortino,
+    tier,
     win_rate,
     zero_filled_days,
 )
@@ -156,3 +162,79 @@ def test_risk_level_bounds() -> None:
 def test_percentile(values: list[float], value: float, expected: float) -> None:
     assert percentile(values, value) == expected
     assert percentile([1.0, 1.0, 2.0], 1.0) == 0.0  # ties share the lower place
+
+
+AS_OF = datetime(2026, 11, 10, tzinfo=UTC)
+#: A trader passing every FEATURED gate with room to spare; each case below breaks one thing.
+EXEMPLARY = Standing(
+    score=75.0,
+    closed_positions=12,
+    volume=D(50_000),
+    win_rate=0.6,
+    max_drawdown_pct=0.2,
+    roi=0.3,
+    net_pnl=D(1_500),
+    open_notional=D(0),
+    last_trade_at=AS_OF - timedelta(days=1),
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({}, "FEATURED"),
+        # each gate at its bound still passes ...
+        ({"score": 60.0}, "FEATURED"),
+        ({"closed_positions": 5}, "FEATURED"),
+        ({"volume": D(10_000)}, "FEATURED"),
+        ({"win_rate": 0.30}, "FEATURED"),
+        ({"win_rate": 0.90}, "FEATURED"),
+        ({"max_drawdown_pct": 0.50}, "FEATURED"),
+        # ... and one step past it fails; with a score under 80 the trader falls to ACTIVE
+        ({"score": 59.9}, "ACTIVE"),
+        ({"closed_positions": 4}, "ACTIVE"),
+        ({"volume": D("9999.99")}, "ACTIVE"),
+        ({"win_rate": 0.29}, "ACTIVE"),
+        ({"win_rate": 0.91}, "ACTIVE"),  # martingale-like: too many wins
+        ({"win_rate": None}, "ACTIVE"),
+        ({"max_drawdown_pct": 0.51}, "ACTIVE"),
+        ({"max_drawdown_pct": None}, "ACTIVE"),  # no capital: drawdown unknown
+        ({"roi": 0.0}, "ACTIVE"),
+        ({"roi": None}, "ACTIVE"),
+        ({"last_trade_at": AS_OF - timedelta(days=3)}, "ACTIVE"),  # 3 days: not within 3
+        # a high score with a gate failed is ADVANCED, however long ago it traded
+        ({"score": 85.0, "roi": -0.1}, "ADVANCED"),
+        ({"score": 80.0, "last_trade_at": AS_OF - timedelta(days=20)}, "ADVANCED"),
+        ({"score": 79.9, "last_trade_at": AS_OF - timedelta(days=20)}, "ALL"),
+        # no narrower tier: ACTIVE with a fill within 7 days, else ALL
+        ({"score": 10.0, "last_trade_at": AS_OF - timedelta(days=6, hours=23)}, "ACTIVE"),
+        ({"score": 10.0, "last_trade_at": AS_OF - timedelta(days=7)}, "ALL"),
+    ],
+)
+def test_tier_gates(change: dict[str, object], expected: str) -> None:
+    assert tier(replace(EXEMPLARY, **change), AS_OF) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({}, {"SMART_MONEY"}),  # score 75 >= 70, net PnL 1,500 > 0, 12 closed >= 10
+        ({"open_notional": D(1_000_000)}, {"SMART_MONEY", "WHALE"}),
+        ({"open_notional": D("999999.99"), "volume": D("9999999.99")}, {"SMART_MONEY"}),
+        ({"volume": D(10_000_000), "score": 10.0}, {"WHALE"}),
+        ({"score": 69.9}, set()),
+        ({"net_pnl": D(0)}, set()),
+        ({"closed_positions": 9}, set()),
+        ({"score": 70.0, "net_pnl": D("0.01"), "closed_positions": 10}, {"SMART_MONEY"}),
+    ],
+)
+def test_derived_labels(change: dict[str, object], expected: set[str]) -> None:
+    assert derived_labels(replace(EXEMPLARY, **change)) == expected  # type: ignore[arg-type]
+
+
+def test_ranks_order_by_score_then_net_pnl_then_first_seen() -> None:
+    # (trader id, score, net PnL): 7 and 3 tie on score, 7 has more PnL; 3 and 9 tie on both,
+    # so the trader seen first (lower id) goes first
+    entries = [(9, 50.0, D(10)), (3, 50.0, D(10)), (7, 50.0, D(20)), (1, 40.0, D(99))]
+    ordered = sorted(entries, key=lambda e: rank_key(e[1], e[2], e[0]))
+    assert [trader_id for trader_id, _, _ in ordered] == [7, 3, 9, 1]

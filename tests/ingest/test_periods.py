@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import psycopg
 import pytest
 
 from db.periods import Period, PeriodType, ended_periods, parse_period, period_containing
 from db.pool import connect
+from ingest.fills import Direction, Fill
 from ingest.scoring import snapshot_periods
+from ingest.writer import MarketSpec, upsert_markets, write_fills
 from tests.conftest import SEEDED_END
 
 
@@ -78,11 +81,11 @@ async def test_period_boards_are_snapshotted_once_and_frozen(seeded_url: str) ->
                 "WHERE timeframe LIKE '%:%'"
             )
         }
-        # then every ended period has a board, computed at the period's end
+        # then every ended period has a board, computed as of the period's last microsecond
         expected = {f"DAILY:2026-10-{day}" for day in range(22, 32)}
         expected |= {"WEEKLY:2026-W43", "MONTHLY:2026-10"}
         assert set(keys) == expected
-        assert keys["MONTHLY:2026-10"][1] == _at(2026, 11, 1)
+        assert keys["MONTHLY:2026-10"][1] == _at(2026, 11, 1) - timedelta(microseconds=1)
         october = connection.execute(
             "SELECT count(DISTINCT trader_id) FROM trade WHERE timestamp >= %s AND timestamp < %s",
             (_at(2026, 10, 1), _at(2026, 11, 1)),
@@ -106,3 +109,49 @@ async def test_period_boards_are_snapshotted_once_and_frozen(seeded_url: str) ->
             assert written == []
     finally:
         await connection_async.close()
+
+
+async def test_a_period_holds_the_fills_of_start_to_end_not_of_its_end(empty_url: str) -> None:
+    # given fills at exactly midnight on 5 October, at its last microsecond, and at midnight
+    # on the 6th (each by its own trader, so boards say whose fills they hold)
+    connection = await connect(empty_url)
+    try:
+        await upsert_markets(connection, [MarketSpec("BTC", "test", 5, 40, Decimal(100))])
+        moments = {
+            "at-start": _at(2026, 10, 5),
+            "last-instant": _at(2026, 10, 6) - timedelta(microseconds=1),
+            "next-day": _at(2026, 10, 6),
+        }
+        fills = [
+            Fill(
+                venue="test",
+                fill_id=address,
+                address=address,
+                coin="BTC",
+                direction=Direction.BUY,
+                size=Decimal(1),
+                price=Decimal(100),
+                timestamp=moment,
+                fee=Decimal(0),
+            )
+            for address, moment in moments.items()
+        ]
+        await write_fills(connection, fills, source="unit", checkpoint="1")
+        # when the ended periods are snapshotted
+        async with connection.transaction():
+            await snapshot_periods(connection, _at(2026, 10, 8))
+        cursor = await connection.execute(
+            "SELECT s.timeframe, array_agg(t.address ORDER BY t.address), min(s.computed_at) "
+            "FROM trader_stats s JOIN trader t ON t.id = s.trader_id "
+            "WHERE s.timeframe LIKE 'DAILY:%' GROUP BY s.timeframe"
+        )
+        boards = {
+            key: (traders, computed_at) for key, traders, computed_at in await cursor.fetchall()
+        }
+    finally:
+        await connection.close()
+    # then each day's board holds the fills of [midnight, next midnight)
+    assert boards["DAILY:2026-10-05"][0] == ["at-start", "last-instant"]
+    assert boards["DAILY:2026-10-06"][0] == ["next-day"]
+    assert "DAILY:2026-10-04" not in boards
+    assert boards["DAILY:2026-10-05"][1] == _at(2026, 10, 6) - timedelta(microseconds=1)

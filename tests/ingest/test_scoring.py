@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -13,16 +13,20 @@ from db.pool import connect
 from ingest.fills import Direction, Fill
 from ingest.metrics import (
     SCORE_WEIGHTS,
+    Standing,
     capital_base,
     composite_score,
+    derived_labels,
     max_drawdown,
     percentile,
     profit_factor,
+    rank_key,
     ratio,
     risk_level,
     risk_score,
     sharpe,
     sortino,
+    tier,
     zero_filled_days,
 )
 from ingest.scoring import recompute_leaderboards
@@ -90,6 +94,50 @@ def test_every_board_ranks_one_to_n_and_adds_up(seeded_url: str) -> None:
                 (timeframe,),
             ).fetchone()
             assert markets == traders
+
+
+_STANDING = (
+    "score, closed_position_count, volume, win_rate, max_drawdown_pct, roi, net_pnl, "
+    "open_notional, last_trade_at"
+)
+
+
+@pytest.mark.parametrize("timeframe", ["DAY", "WEEK", "MONTH", "YEAR", "ALL_TIME"])
+def test_tiers_and_ranks_follow_the_pure_rules(seeded_url: str, timeframe: str) -> None:
+    # given one of the simulated market's boards, every entry
+    with psycopg.connect(seeded_url) as connection:
+        rows = connection.execute(
+            f"SELECT trader_id, tier, rank, computed_at, {_STANDING} FROM trader_stats "
+            "WHERE timeframe = %s",
+            (timeframe,),
+        ).fetchall()
+    # then each entry's tier is the one ingest/metrics.py gives its figures
+    tiers: Counter[str] = Counter()
+    for trader_id, stored_tier, _, as_of, *standing in rows:
+        expected = tier(Standing(*standing), as_of)
+        assert stored_tier == expected, (trader_id, standing)
+        tiers[expected] += 1
+    assert tiers["FEATURED"] + tiers["ADVANCED"] > 0 or timeframe == "DAY"
+    # and the ranks are the order of (score, net PnL, first seen)
+    by_key = sorted(rows, key=lambda r: rank_key(r[4], r[10], r[0]))
+    assert [r[2] for r in by_key] == list(range(1, len(rows) + 1))
+
+
+def test_derived_labels_follow_the_pure_rules(seeded_url: str) -> None:
+    # given the simulated market's ALL_TIME board and the labels the last recompute derived
+    with psycopg.connect(seeded_url) as connection:
+        rows = connection.execute(
+            f"SELECT trader_id, {_STANDING} FROM trader_stats WHERE timeframe = 'ALL_TIME'"
+        ).fetchall()
+        stored = set(connection.execute("SELECT trader_id, label FROM trader_label").fetchall())
+    # then they are exactly the ones ingest/metrics.py derives
+    expected = {
+        (trader_id, label)
+        for trader_id, *standing in rows
+        for label in derived_labels(Standing(*standing))
+    }
+    assert stored == expected
+    assert {label for _, label in expected} == {"WHALE", "SMART_MONEY"}
 
 
 @pytest.mark.parametrize("timeframe", ["DAY", "WEEK", "ALL_TIME"])

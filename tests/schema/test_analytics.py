@@ -179,6 +179,73 @@ async def test_positions_summary_adds_up(seeded_pool: AsyncConnectionPool, seede
     assert winners["positionCount"] == winners["profitableCount"] == total["profitableCount"]
 
 
+ALL_POSITIONS = """
+query($filter: PositionFilter) {
+  positions(filter: $filter, first: 100) {
+    totalCount
+    nodes { coin notional collateral leverage unrealizedPnl }
+    stats { positionCount traderCount notional collateral unrealizedPnl longCount shortCount
+            longRatio longPnl shortPnl profitableCount losingCount winningPnl losingPnl winRate }
+    byMarket { coin positionCount notional collateral unrealizedPnl winningPnl losingPnl }
+  }
+}"""
+
+
+async def test_positions_across_traders_carry_their_stats_and_market_breakdown(
+    seeded_pool: AsyncConnectionPool, seeded_url: str
+) -> None:
+    # given the open BTC and ETH positions in profit, asked for as one connection
+    winning = {"coins": ["BTC", "ETH"], "profitable": True}
+    page = (await data_of(seeded_pool, ALL_POSITIONS, {"filter": winning}))["positions"]
+    stats, markets = page["stats"], page["byMarket"]
+    with psycopg.connect(seeded_url) as connection:
+        row = connection.execute(
+            "SELECT count(*), count(DISTINCT trader_id), sum(notional), "
+            "sum(notional / leverage::numeric) FILTER (WHERE leverage > 0), sum(unrealized_pnl), "
+            "count(*) FILTER (WHERE side = 'LONG') FROM position "
+            "WHERE closed_at IS NULL AND coin IN ('BTC', 'ETH') AND unrealized_pnl > 0"
+        ).fetchone()
+    assert row is not None
+    assert row[0] > 0
+    # then the stats are those of the whole selection, not of the page
+    assert (stats["positionCount"], stats["traderCount"]) == (row[0], row[1])
+    assert (Decimal(stats["notional"]), Decimal(stats["collateral"])) == (row[2], row[3])
+    assert Decimal(stats["unrealizedPnl"]) == Decimal(stats["winningPnl"]) == row[4]
+    assert (stats["losingCount"], Decimal(stats["losingPnl"])) == (0, 0)
+    assert stats["profitableCount"] == page["totalCount"] == row[0]
+    assert stats["winRate"] == 1.0
+    assert stats["longRatio"] == pytest.approx(row[5] / row[0])
+    assert exact(stats["longPnl"], stats["shortPnl"]) == row[4]
+    # and the markets break them down and add up to them
+    assert {m["coin"] for m in markets} <= {"BTC", "ETH"}
+    assert sum(m["positionCount"] for m in markets) == stats["positionCount"]
+    for field in ("notional", "collateral", "unrealizedPnl", "winningPnl"):
+        assert exact(*(m[field] for m in markets)) == Decimal(stats[field])
+    # and every position on the page matches the filter; its collateral is notional / leverage
+    for node in page["nodes"]:
+        assert node["coin"] in ("BTC", "ETH")
+        assert Decimal(node["unrealizedPnl"]) > 0
+        if node["leverage"]:
+            expected = Decimal(node["notional"]) / Decimal(node["leverage"])
+            assert Decimal(node["collateral"]) == pytest.approx(expected, rel=Decimal("1e-12"))
+        else:
+            assert node["collateral"] is None
+    # when the losers within 1,000 USD of even are asked for instead
+    losing = {"profitable": False, "unrealizedPnl": {"min": "-1000"}}
+    page = (await data_of(seeded_pool, ALL_POSITIONS, {"filter": losing}))["positions"]
+    # then only they are counted
+    assert page["nodes"]
+    assert all(-1000 <= Decimal(n["unrealizedPnl"]) < 0 for n in page["nodes"])
+    stats = page["stats"]
+    assert (stats["profitableCount"], Decimal(stats["winningPnl"])) == (0, 0)
+    assert stats["losingCount"] == stats["positionCount"] == page["totalCount"]
+    assert (
+        Decimal(stats["losingPnl"])
+        == Decimal(stats["unrealizedPnl"])
+        >= -1000 * stats["positionCount"]
+    )
+
+
 WINNERS = """
 { positionsSummary(unrealizedPnl: {min: "0.000001"}) {
     total { positionCount profitableCount } } }

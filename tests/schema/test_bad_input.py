@@ -44,6 +44,18 @@ FOREIGN_CURSOR = base64.urlsafe_b64encode(json.dumps(["trades", "x", 1]).encode(
         ),
         ("{ trades(filter: {minNotional: -1}) { totalCount } }", "must be a number >= 0"),
         (
+            "{ positions(filter: {unrealizedPnl: {min: 10, max: 1}}) { totalCount } }",
+            "`filter.unrealizedPnl`: min (10) is greater than max (1)",
+        ),
+        (
+            '{ positions(filter: {unrealizedPnl: {max: "NaN"}}) { stats { notional } } }',
+            "bounds must be finite",
+        ),
+        (
+            '{ positionsSummary(unrealizedPnl: {min: "-Infinity"}) { total { notional } } }',
+            "bounds must be finite",
+        ),
+        (
             '{ trades(filter: {since: "2026-01-02T00:00:00Z", until: "2026-01-01T00:00:00Z"}) '
             "{ totalCount } }",
             "must be before",

@@ -153,5 +153,6 @@ async def test_tiers_narrow_the_board(seeded_pool: AsyncConnectionPool) -> None:
         counts[tier] = board["totalCount"]
         if tier in ("ADVANCED", "FEATURED"):
             assert {node["tier"] for node in board["nodes"]} <= {tier}
-    assert counts["ALL"] >= counts["ACTIVE"] >= counts["ADVANCED"] + counts["FEATURED"]
+    assert counts["ALL"] >= counts["ACTIVE"] >= counts["FEATURED"]
+    assert counts["ALL"] >= counts["ADVANCED"] + counts["FEATURED"]
     assert counts["FEATURED"] > 0
