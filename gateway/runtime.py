@@ -275,6 +275,10 @@ def _replay_line(report: FileReport) -> str:
                 f"; realized PnL equals the venue's closedPnl on "
                 f"{report.closes_matching_venue} of {report.closes_checked} closing fills"
             )
+        if report.spot_skipped:
+            line += f"; {report.spot_skipped:,} spot trades skipped (not perpetuals)"
+        if report.fees_in_other_tokens:
+            line += f"; {report.fees_in_other_tokens:,} fees paid in a token other than USDC"
         return line
     if report.reconcile is not None:
         r = report.reconcile

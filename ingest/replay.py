@@ -6,7 +6,8 @@ Each file is recognised by its shape and applied in this order, whatever the ord
    marks, oracle and mid prices, funding rates, open interest, day volume);
 2. ``allMids``: mid prices (and marks for markets that have none);
 3. ``userFills`` / ``userFillsByTime``: folded and written in batches, re-seeded from the
-   venue's ``startPosition`` where the engine's position differs (:mod:`ingest.batch`);
+   venue's ``startPosition`` where the engine's position differs (:mod:`ingest.batch`); spot
+   trades among them (coins such as ``@107`` or ``PURR/USDC``) are counted and skipped;
 4. ``clearinghouseState``: the account snapshot reconciles the trader's open positions
    (:func:`ingest.venue_state.reconcile_account`), oldest snapshot first;
 5. ``userFunding``: funding payments, credited to the positions open when they were paid.
@@ -26,7 +27,12 @@ from pathlib import Path
 
 from psycopg import AsyncConnection
 
-from ingest.hyperliquid.fills import HyperliquidFill, HyperliquidFormatError, parse_user_fills
+from ingest.hyperliquid.fills import (
+    HyperliquidFill,
+    HyperliquidFormatError,
+    parse_user_fills,
+    perp_fills,
+)
 from ingest.hyperliquid.funding import parse_user_funding
 from ingest.hyperliquid.meta import parse_meta_and_asset_ctxs, sz_decimals_by_coin
 from ingest.hyperliquid.mids import parse_all_mids
@@ -61,6 +67,8 @@ class FileReport:
     reconcile: ReconcileReport | None = None
     funding_written: int = 0
     mids: int = 0
+    spot_skipped: int = 0
+    fees_in_other_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +215,14 @@ def _max_leverage(payload: object, coin: str) -> int:
 async def _replay_fills(
     connection: AsyncConnection, item: _Loaded, user: str, size_decimals: dict[str, int]
 ) -> FileReport:
-    fills = parse_user_fills(item.payload, user=user)
-    report = FileReport(item.path, item.kind)
+    perps = perp_fills(parse_user_fills(item.payload, user=user))
+    fills = perps.fills
+    report = FileReport(
+        item.path,
+        item.kind,
+        spot_skipped=perps.spot_skipped,
+        fees_in_other_tokens=perps.fees_in_other_tokens,
+    )
     stored = await known_markets(connection)
     missing = sorted({f.fill.coin for f in fills} - stored.keys())
     await upsert_markets(

@@ -23,9 +23,19 @@ from ingest.fills import ZERO, Direction, Fill
 from ingest.hyperliquid._records import Record, Sign, is_zero_hash, top_level_list
 from ingest.hyperliquid.errors import HyperliquidFormatError
 
-__all__ = ["VENUE", "HyperliquidFill", "HyperliquidFormatError", "parse_user_fills"]
+__all__ = [
+    "VENUE",
+    "HyperliquidFill",
+    "HyperliquidFormatError",
+    "PerpFills",
+    "parse_user_fills",
+    "perp_fills",
+]
 
 VENUE = "hyperliquid"
+#: The token perpetual fees are paid in; a fee in another token is booked as USD all the same
+#: (perp collateral tokens are USD stablecoins) and counted.
+PERP_FEE_CURRENCY = "USDC"
 
 _DIRECTION_BY_SIDE = {"B": Direction.BUY, "A": Direction.SELL}
 
@@ -43,6 +53,16 @@ class HyperliquidFill:
     dir: str
     start_position: Decimal
     closed_pnl: Decimal
+    fee_token: str | None = None
+    """The token the fee was paid in; None in early-mainnet fills (they were free)."""
+    twap_id: int | None = None
+    """The TWAP order the fill belongs to; None for an ordinary order's fill."""
+
+    @property
+    def is_spot(self) -> bool:
+        """A spot trade (``@107``, ``PURR/USDC``), not a perpetual: no position to track."""
+        coin = self.fill.coin
+        return coin.startswith("@") or "/" in coin
 
     @property
     def end_position(self) -> Decimal:
@@ -106,8 +126,31 @@ def _parse_fill(index: int, record: object, address: str) -> HyperliquidFill:
         venue_closed_pnl=closed_pnl,
     )
     return HyperliquidFill(
-        fill=fill, dir=fields.text("dir"), start_position=start_position, closed_pnl=closed_pnl
+        fill=fill,
+        dir=fields.text("dir"),
+        start_position=start_position,
+        closed_pnl=closed_pnl,
+        fee_token=fields.optional_text("feeToken"),
+        twap_id=fields.optional_integer("twapId"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PerpFills:
+    """A response's perpetual fills, and what was set apart from them."""
+
+    fills: list[HyperliquidFill]
+    spot_skipped: int
+    """Spot trades: they open no perpetual position, so perpgraph does not store them."""
+    fees_in_other_tokens: int
+    """Perpetual fills whose fee token is not USDC (booked as USD all the same)."""
+
+
+def perp_fills(fills: list[HyperliquidFill]) -> PerpFills:
+    """Set spot trades apart from perpetual fills (``userFills`` returns both)."""
+    perps = [f for f in fills if not f.is_spot]
+    other_fee = sum(1 for f in perps if f.fee_token not in (None, PERP_FEE_CURRENCY))
+    return PerpFills(perps, len(fills) - len(perps), other_fee)
 
 
 def _liquidated_user(fields: Record) -> str | None:

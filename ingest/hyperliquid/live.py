@@ -25,7 +25,9 @@ and share one ``/info`` weight budget:
 
 A malformed message or response is logged with its reason and counted in
 :class:`LiveCounters`, and skipped whole: a page is parsed completely before any of it is
-written, so a batch is never half written. Nothing malformed stops the ingester.
+written, so a batch is never half written. Nothing malformed stops the ingester. Spot trades
+(``userFillsByTime`` returns them with the perpetual fills) and fills in coins no perpetual
+market lists are well formed but not ours: they are counted and left out of the page.
 
 Nor does losing the database (Postgres restarted, a backend terminated): every task opens its
 connection again on its next piece of work. Start-up waits for Postgres and the venue with
@@ -60,7 +62,7 @@ from db.pool import connect
 from ingest.board_schedule import BoardSchedule, recompute_due
 from ingest.engine import FillRejectedError
 from ingest.hyperliquid.errors import HyperliquidFormatError
-from ingest.hyperliquid.fills import VENUE
+from ingest.hyperliquid.fills import VENUE, HyperliquidFill, perp_fills
 from ingest.hyperliquid.info import InfoClient
 from ingest.hyperliquid.ws import AllMidsUpdate, PublicTrades, parse_ws_message
 from ingest.replay import HYPERLIQUID_PRICE_DECIMALS
@@ -86,6 +88,9 @@ class LiveCounters:
     fills_written: int = 0
     funding_written: int = 0
     pages_rejected: int = 0
+    spot_fills_skipped: int = 0
+    fills_in_unknown_coins: int = 0
+    fees_in_other_tokens: int = 0
     marks_refreshes: int = 0
     mids_updates: int = 0
     last_marks_refresh_s: float | None = None
@@ -325,20 +330,30 @@ class LiveIngester:
         )
 
     async def _write_page(
-        self, connection: psycopg.AsyncConnection, source: str, page: list[Any]
+        self, connection: psycopg.AsyncConnection, source: str, page: list[HyperliquidFill]
     ) -> None:
-        fills = [item.fill for item in page]
+        """Write a page's perpetual fills with its checkpoint (its newest fill's time). Spot
+        trades, and fills in coins the venue's perpetual markets do not list even after a
+        refresh, are counted and left out; the checkpoint still moves past them."""
+        perps = perp_fills(page)
+        self.counters.spot_fills_skipped += perps.spot_skipped
+        self.counters.fees_in_other_tokens += perps.fees_in_other_tokens
+        fills = [item.fill for item in perps.fills]
         decimals = await known_markets(connection)
-        missing = {f.coin for f in fills} - decimals.keys()
-        if missing:
+        if {f.coin for f in fills} - decimals.keys():
             await self._refresh_marks(connection)
             decimals = await known_markets(connection)
-        unknown = {f.coin for f in fills} - decimals.keys()
+        unknown = sorted({f.coin for f in fills} - decimals.keys())
         if unknown:
-            self.counters.pages_rejected += 1
-            self.counters.malformed_message(f"fills in unknown coins {sorted(unknown)}")
-            return
-        last_ms = max(int(f.timestamp.timestamp() * 1000) for f in fills)
+            kept = [f for f in fills if f.coin in decimals]
+            self.counters.fills_in_unknown_coins += len(fills) - len(kept)
+            log.warning(
+                "%d fills in coins no perpetual market lists skipped: %s",
+                len(fills) - len(kept),
+                ", ".join(unknown),
+            )
+            fills = kept
+        last_ms = max(int(item.fill.timestamp.timestamp() * 1000) for item in page)
         report = await write_fills(
             connection,
             fills,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import psycopg
@@ -10,6 +11,7 @@ import pytest
 from db.pool import connect
 from ingest.replay import ReplayError, replay
 from tests.conftest import SHARED_DATA
+from tests.ingest.hyperliquid.recorded import with_non_perp_fills
 
 USER_109A42 = "0x109A42c3eAD059b041560Cb6Da71058516e7Ba3e"
 FILLS_109A42 = SHARED_DATA / "user_fills_109a42_2025-10-07_to_2025-10-21.json"
@@ -88,3 +90,28 @@ async def test_a_missing_file_is_a_clear_error(empty_url: str, tmp_path: Path) -
     with pytest.raises(ReplayError, match="cannot read it"):
         await replay(connection, [tmp_path / "absent.json"], user="0xabc")
     await connection.close()
+
+
+async def test_spot_trades_in_a_fills_file_are_skipped_and_reported(
+    empty_url: str, tmp_path: Path
+) -> None:
+    _require_shared_data()
+    # given 109a42's recorded fills with two spot trades, a USDH-fee TWAP fill and a
+    # builder-market fill added
+    fills = with_non_perp_fills(json.loads(FILLS_109A42.read_bytes()))
+    path = tmp_path / "fills_with_spot.json"
+    path.write_text(json.dumps(fills))
+    connection = await connect(empty_url)
+    # when the file is replayed with the venue's markets
+    reports = await replay(connection, [META_2026, path], user=USER_109A42)
+    await connection.close()
+    # then the spot trades are counted and skipped, the other fee token counted
+    report = reports[1]
+    assert (report.spot_skipped, report.fees_in_other_tokens) == (2, 1)
+    assert report.write.fills_written == 51
+    with psycopg.connect(empty_url) as check:
+        coins = {row[0] for row in check.execute("SELECT DISTINCT coin FROM trade")}
+        markets = {row[0] for row in check.execute("SELECT coin FROM market")}
+    assert not {"@107", "PURR/USDC"} & (coins | markets)
+    # and a replay, which trusts the file, keeps the builder-market fill as its own market
+    assert "xyz:TSLA" in coins

@@ -211,7 +211,7 @@ async def test_positions_across_traders_carry_their_stats_and_market_breakdown(
     assert (stats["positionCount"], stats["traderCount"]) == (row[0], row[1])
     assert (Decimal(stats["notional"]), Decimal(stats["collateral"])) == (row[2], row[3])
     assert Decimal(stats["unrealizedPnl"]) == Decimal(stats["winningPnl"]) == row[4]
-    assert (stats["losingCount"], Decimal(stats["losingPnl"])) == (0, 0)
+    assert (stats["losingCount"], Decimal(stats["losingPnl"])) == (0, Decimal(0))
     assert stats["profitableCount"] == page["totalCount"] == row[0]
     assert stats["winRate"] == 1.0
     assert stats["longRatio"] == pytest.approx(row[5] / row[0])
@@ -237,7 +237,7 @@ async def test_positions_across_traders_carry_their_stats_and_market_breakdown(
     assert page["nodes"]
     assert all(-1000 <= Decimal(n["unrealizedPnl"]) < 0 for n in page["nodes"])
     stats = page["stats"]
-    assert (stats["profitableCount"], Decimal(stats["winningPnl"])) == (0, 0)
+    assert (stats["profitableCount"], Decimal(stats["winningPnl"])) == (0, Decimal(0))
     assert stats["losingCount"] == stats["positionCount"] == page["totalCount"]
     assert (
         Decimal(stats["losingPnl"])

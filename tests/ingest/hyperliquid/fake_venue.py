@@ -52,6 +52,12 @@ FUNDING_MOVED_TO_MS = 1_790_000_000_000  # 2026-09-22
 class FakeVenue:
     scripts: list[list[str]]
     page_size: int = 400
+    fills: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Fill histories served instead of the recorded ones, by lower-cased user."""
+    malformed_users: set[str] = field(default_factory=set)
+    """Users whose fill pages come back malformed (a fill without a price)."""
+    refuse_first: int = 0
+    """How many WebSocket connections to drop at once, before sending anything."""
     requests: list[dict[str, Any]] = field(default_factory=list)
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
     connections: int = 0
@@ -88,9 +94,15 @@ class FakeVenue:
         return [p for p in payments if p["time"] >= start_ms][: self.page_size]
 
     def _fills(self, user: str, start_ms: int) -> list[dict[str, Any]]:
-        if user not in FILLS:
+        if user in self.malformed_users:
+            return [{"coin": "BTC", "sz": "1.0", "side": "B", "time": start_ms}]
+        if user in self.fills:
+            history = self.fills[user]
+        elif user in FILLS:
+            history = load(FILLS[user])
+        else:
             return []
-        fills = sorted(load(FILLS[user]), key=lambda f: f["time"])
+        fills = sorted(history, key=lambda f: f["time"])
         return [f for f in fills if f["time"] >= start_ms][: self.page_size]
 
     def _state(self, user: str) -> dict[str, Any]:
@@ -100,8 +112,11 @@ class FakeVenue:
         return state
 
     async def play(self, connection: ServerConnection) -> None:
-        script = self.scripts[min(self.connections, len(self.scripts) - 1)]
         self.connections += 1
+        if self.connections <= self.refuse_first:
+            connection.transport.abort()
+            return
+        script = self.scripts[min(self.connections - 1 - self.refuse_first, len(self.scripts) - 1)]
         listening = asyncio.create_task(self._listen(connection))
         for frame in script:
             if frame == DROP:

@@ -57,3 +57,22 @@ def _text(name: str) -> str:
 def load(name: str) -> Any:
     """A fresh decoded copy of a recorded response (fresh, so tests may mutate it)."""
     return json.loads(_text(name))
+
+
+def with_non_perp_fills(fills: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``fills`` plus what a real ``userFills`` also holds: two spot trades (a ``@107`` pair
+    paying its fee in HYPE, and ``PURR/USDC``), a perpetual fill of a TWAP paying USDH, and
+    one in ``xyz:TSLA``, a builder-deployed market absent from the main perpetual list. Each
+    copies the first recorded fill's fields with its own ids and coin."""
+    template = fills[0]
+    extra = [
+        {**template, "coin": "@107", "dir": "Buy", "feeToken": "HYPE", "tid": 1, "side": "B"},
+        {**template, "coin": "PURR/USDC", "dir": "Sell", "feeToken": "PURR", "tid": 2},
+        {**template, "coin": "xyz:TSLA", "dir": "Open Long", "feeToken": "USDC", "tid": 3},
+    ]
+    for fill in extra:
+        fill.pop("liquidation", None)
+        fill["startPosition"] = "0.0"
+        fill["closedPnl"] = "0.0"
+    twap = {**fills[-1], "twapId": 4321, "feeToken": "USDH"}
+    return [*fills[:-1], twap, *extra]

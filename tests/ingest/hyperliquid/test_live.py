@@ -27,7 +27,7 @@ from tests.ingest.hyperliquid.fake_venue import (
     running,
     trades_message,
 )
-from tests.ingest.hyperliquid.recorded import load
+from tests.ingest.hyperliquid.recorded import load, with_non_perp_fills
 
 OTHER = "0x" + "12" * 20
 ACK = json.dumps({"channel": "subscriptionResponse", "data": {"method": "subscribe"}})
@@ -184,3 +184,53 @@ async def test_the_command_ingests_from_the_venue_and_stops_on_ctrl_c(
         {"type": "allMids"},
         *({"type": "trades", "coin": c} for c in ("BTC", "ETH")),
     ]
+
+
+async def test_refused_sockets_malformed_pages_and_foreign_fills_stop_nothing(
+    empty_url: str,
+) -> None:
+    # given a venue that drops its first three sockets at once, serves 109a42's fills with two
+    # spot trades and a fill in a market the perpetual list lacks mixed in, and a malformed
+    # page for another trader
+    broken = "0x" + "56" * 20
+    fills = with_non_perp_fills(load(FILLS[USER_109A42]))
+    venue = FakeVenue(
+        scripts=[[ACK, trades_message(("BTC", USER_109A42, broken))]],
+        fills={USER_109A42: fills},
+        malformed_users={broken},
+        refuse_first=3,
+    )
+    async with running(venue), httpx.AsyncClient(timeout=10) as http:
+        info = InfoClient(http, base_url=venue.http_url, max_backoff_seconds=0.2)
+        settings = LiveSettings(
+            database_url=empty_url,
+            ws_url=venue.ws_url,
+            coins=("BTC",),
+            max_backoff_seconds=0.2,
+            refresh_seconds=3600.0,
+            leaderboard_refresh_seconds=None,
+        )
+        ingester = LiveIngester(settings, info)
+        stop = asyncio.Event()
+        task = asyncio.create_task(ingester.run(stop))
+        async with asyncio.timeout(60):
+            while ingester.counters.traders_backfilled < 2:
+                assert not task.done()
+                await asyncio.sleep(0.05)
+        stop.set()
+        await task
+    counters = ingester.counters
+    # then it reconnected through the refusals, backing off between attempts
+    assert counters.reconnects >= 3
+    assert venue.connections >= 4
+    # and 109a42's perpetual fills were written, the spot trades and the unlisted market's
+    # fill counted and left out, the USDH fee counted
+    assert _trades_of(empty_url, USER_109A42) == 50
+    assert (counters.spot_fills_skipped, counters.fills_in_unknown_coins) == (2, 1)
+    assert counters.fees_in_other_tokens == 1
+    unlisted = "SELECT count(*) FROM market WHERE coin IN ('@107', 'PURR/USDC', 'xyz:TSLA')"
+    assert _count(empty_url, unlisted) == 0
+    # and the malformed page was counted with its reason, writing nothing for that trader
+    assert counters.pages_rejected == 1
+    assert any(broken in reason and "fill #0" in reason for reason in counters.malformed_reasons)
+    assert _trades_of(empty_url, broken) == 0
