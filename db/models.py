@@ -63,6 +63,11 @@ class Trader(SQLModel, table=True):
     label: str | None = Field(default=None, sa_column=Column(Text))
     first_seen_at: datetime = _moment()
     last_trade_at: datetime | None = _moment(nullable=True)
+    # The venue's own view of the account (migration 0010): the name its leaderboard shows, and
+    # the account value (USD) with the time it was taken, null when the source does not say.
+    display_name: str | None = Field(default=None, sa_column=Column(Text))
+    account_value: Decimal | None = _amount(nullable=True, default=None)
+    account_value_at: datetime | None = _moment(nullable=True)
 
 
 class Market(SQLModel, table=True):

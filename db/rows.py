@@ -37,6 +37,9 @@ class TraderRow(_FromRow):
     label: str | None
     first_seen_at: datetime
     last_trade_at: datetime | None
+    display_name: str | None
+    account_value: Decimal | None
+    account_value_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,6 +155,10 @@ def _http_url(value: str) -> str:
     return _url(value, ("http", "https"))
 
 
+def _optional_http_url(value: str) -> str:
+    return value and _http_url(value)
+
+
 def _ws_url(value: str) -> str:
     return _url(value, ("ws", "wss"))
 
@@ -225,6 +229,26 @@ def ingest_hyperliquid(
             help="Seconds between mark refreshes.",
         ),
     ] = 30.0,
+    venue_leaderboard_url: Annotated[
+        str,
+        typer.Option(
+            "--venue-leaderboard-url",
+            envvar="PERPGRAPH_HYPERLIQUID_LEADERBOARD_URL",
+            callback=_optional_http_url,
+            help="The venue's stats leaderboard, read hourly for display names and account "
+            "values ('' to skip it).",
+        ),
+    ] = "https://stats-data.hyperliquid.xyz/Mainnet/leaderboard",
+    seed_top: Annotated[
+        int,
+        typer.Option(
+            "--seed-top",
+            min=0,
+            max=100_000,
+            envvar="PERPGRAPH_HYPERLIQUID_SEED_TOP",
+            help="Also backfill the N largest accounts of the venue's leaderboard.",
+        ),
+    ] = 0,
 ) -> None:
     """Ingest Hyperliquid live: discover traders from public trades, backfill their fills,
     reconcile their positions, refresh marks. Runs until interrupted."""
@@ -239,6 +263,8 @@ def ingest_hyperliquid(
             coins=tuple(c.strip() for c in coins.split(",") if c.strip()) if coins else None,
             since=since,
             marks_interval=marks_interval,
+            venue_leaderboard_url=venue_leaderboard_url or None,
+            seed_top=seed_top,
         )
     )
 

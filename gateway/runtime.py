@@ -289,6 +289,12 @@ def _replay_line(report: FileReport) -> str:
         )
     if report.kind == "userFunding":
         return f"{name}: {report.funding_written:,} funding payments written"
+    if report.leaderboard is not None:
+        board = report.leaderboard
+        return (
+            f"{name}: {board.accounts:,} leaderboard accounts, {board.traders_created:,} new "
+            f"traders, {board.display_names:,} display names set"
+        )
     if report.kind == "allMids":
         return f"{name}: mids of {report.mids} markets"
     return f"{name}: {report.markets} markets"
@@ -302,6 +308,8 @@ async def run_ingest_hyperliquid(
     coins: tuple[str, ...] | None,
     since: str,
     marks_interval: float,
+    venue_leaderboard_url: str | None,
+    seed_top: int,
 ) -> None:
     import httpx
 
@@ -320,6 +328,8 @@ async def run_ingest_hyperliquid(
                     leaderboard_refresh_seconds=settings.leaderboard_refresh_seconds,
                     leaderboard_long_refresh_seconds=settings.leaderboard_long_refresh_seconds,
                     scoring_partitions=settings.scoring_partitions,
+                    venue_leaderboard_url=venue_leaderboard_url,
+                    seed_top=seed_top,
                 ),
                 InfoClient(http, base_url=api_url),
             )

@@ -4,7 +4,8 @@ Each file is recognised by its shape and applied in this order, whatever the ord
 
 1. ``meta`` / ``metaAndAssetCtxs``: markets (size decimals, leverage limits; with contexts also
    marks, oracle and mid prices, funding rates, open interest, day volume);
-2. ``allMids``: mid prices (and marks for markets that have none);
+2. ``allMids``: mid prices (and marks for markets that have none); the stats leaderboard:
+   its accounts registered with their display names and (undated) account values;
 3. ``userFills`` / ``userFillsByTime``: folded and written in batches, re-seeded from the
    venue's ``startPosition`` where the engine's position differs (:mod:`ingest.batch`); spot
    trades among them (coins such as ``@107`` or ``PURR/USDC``) are counted and skipped;
@@ -34,15 +35,18 @@ from ingest.hyperliquid.fills import (
     perp_fills,
 )
 from ingest.hyperliquid.funding import parse_user_funding
+from ingest.hyperliquid.leaderboard import parse_leaderboard
 from ingest.hyperliquid.meta import parse_meta_and_asset_ctxs, sz_decimals_by_coin
 from ingest.hyperliquid.mids import parse_all_mids
 from ingest.hyperliquid.state import parse_clearinghouse_state
 from ingest.venue_state import (
+    LeaderboardReport,
     ReconcileReport,
     apply_asset_contexts,
     apply_mids,
     reconcile_account,
     store_funding,
+    store_leaderboard,
 )
 from ingest.writer import MarketSpec, WriteReport, known_markets, upsert_markets, write_fills
 
@@ -69,6 +73,7 @@ class FileReport:
     mids: int = 0
     spot_skipped: int = 0
     fees_in_other_tokens: int = 0
+    leaderboard: LeaderboardReport | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +84,22 @@ class _Loaded:
 
 
 _NEEDS_USER = ("userFills", "clearinghouseState", "userFunding")
-_ORDER = ("meta", "metaAndAssetCtxs", "allMids", "userFills", "clearinghouseState", "userFunding")
+_ORDER = (
+    "meta",
+    "metaAndAssetCtxs",
+    "allMids",
+    "leaderboard",
+    "userFills",
+    "clearinghouseState",
+    "userFunding",
+)
 
 
 def _kind_of(payload: object) -> str | None:  # noqa: PLR0911 - one return per shape
     if isinstance(payload, dict) and "universe" in payload:
         return "meta"
+    if isinstance(payload, dict) and "leaderboardRows" in payload:
+        return "leaderboard"
     if isinstance(payload, dict) and {"assetPositions", "marginSummary"} <= payload.keys():
         return "clearinghouseState"
     if isinstance(payload, dict) and payload and all(isinstance(v, str) for v in payload.values()):
@@ -126,8 +141,8 @@ def _load(path: Path) -> _Loaded:
     if kind is None:
         raise ReplayError(
             f"{path}: not a response replay understands (Hyperliquid userFills, "
-            "userFillsByTime, meta, metaAndAssetCtxs, allMids, clearinghouseState or "
-            "userFunding)"
+            "userFillsByTime, meta, metaAndAssetCtxs, allMids, clearinghouseState, "
+            "userFunding or the stats leaderboard)"
         )
     return _Loaded(path, payload, kind)
 
@@ -164,6 +179,16 @@ async def replay(
 async def _replay_one(
     connection: AsyncConnection, item: _Loaded, user: str | None, size_decimals: dict[str, int]
 ) -> FileReport:
+    if item.kind in _NEEDS_USER:
+        assert user is not None
+        return await _replay_account_file(connection, item, user, size_decimals)
+    return await _replay_venue_file(connection, item, size_decimals)
+
+
+async def _replay_venue_file(
+    connection: AsyncConnection, item: _Loaded, size_decimals: dict[str, int]
+) -> FileReport:
+    """A response about the whole venue: markets, mids, the leaderboard."""
     if item.kind == "meta":
         return await _replay_markets(connection, item, size_decimals)
     if item.kind == "metaAndAssetCtxs":
@@ -174,7 +199,16 @@ async def _replay_one(
     if item.kind == "allMids":
         mids = await apply_mids(connection, parse_all_mids(item.payload))
         return FileReport(item.path, item.kind, mids=mids)
-    assert user is not None
+    # A recorded leaderboard says not when it was taken: its account values are undated.
+    rows = parse_leaderboard(item.payload)
+    stored = await store_leaderboard(connection, VENUE, rows, at=None)
+    return FileReport(item.path, item.kind, leaderboard=stored)
+
+
+async def _replay_account_file(
+    connection: AsyncConnection, item: _Loaded, user: str, size_decimals: dict[str, int]
+) -> FileReport:
+    """A response about one account: its fills, its snapshot, its funding."""
     if item.kind == "userFills":
         return await _replay_fills(connection, item, user, size_decimals)
     if item.kind == "clearinghouseState":

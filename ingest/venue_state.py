@@ -12,6 +12,9 @@
   alone: the snapshot is older than what we know.
 * :func:`store_funding` stores funding payments once each and adds them to the position that
   was open when each was paid, so net PnL = realized - fees + funding.
+* :func:`store_leaderboard` registers the accounts of the venue's leaderboard with their
+  display names and account values. An account value is kept with the time it was taken; a
+  newer one replaces it, an undated one (a recorded leaderboard says no time) only fills a gap.
 """
 
 from __future__ import annotations
@@ -24,15 +27,26 @@ from decimal import Decimal
 from psycopg import AsyncConnection
 
 from ingest.hyperliquid.funding import FundingPayment
+from ingest.hyperliquid.leaderboard import LeaderboardRow
 from ingest.hyperliquid.meta import AssetContext
 from ingest.hyperliquid.state import AccountPosition, AccountState
 from ingest.writer import (
     MarketSpec,
     ensure_trader,
+    ensure_traders,
     known_markets,
     revalue_open_positions,
     upsert_markets,
 )
+
+#: Replaces a stored account value when the new one is at least as recent; an undated new one
+#: (``%(at)s`` null) only replaces an undated one.
+_ACCOUNT_VALUES = """
+UPDATE trader SET account_value = v.value, account_value_at = %(at)s
+FROM unnest(%(ids)s::bigint[], %(values)s::numeric[]) AS v(id, value)
+WHERE trader.id = v.id
+  AND (trader.account_value_at IS NULL OR trader.account_value_at <= %(at)s)
+"""
 
 
 @dataclass(slots=True)
@@ -124,6 +138,9 @@ async def reconcile_account(
     async with connection.transaction():
         await _ensure_markets(connection, venue, state.positions)
         trader_id = await ensure_trader(connection, venue, state.user, at)
+        await connection.execute(
+            _ACCOUNT_VALUES, {"at": state.time, "ids": [trader_id], "values": [state.account_value]}
+        )
         cursor = await connection.execute(
             "SELECT id, coin, side, size, entry_price, last_fill_at FROM position "
             "WHERE trader_id = %s AND closed_at IS NULL FOR UPDATE",
@@ -266,3 +283,46 @@ async def store_funding(
         )
         row = await cursor.fetchone()
     return 0 if row is None else int(row[0])
+
+
+@dataclass(slots=True)
+class LeaderboardReport:
+    """What one leaderboard stored."""
+
+    accounts: int = 0
+    traders_created: int = 0
+    display_names: int = 0
+
+
+async def store_leaderboard(
+    connection: AsyncConnection,
+    venue: str,
+    rows: Sequence[LeaderboardRow],
+    at: datetime | None,
+) -> LeaderboardReport:
+    """Register every account of ``rows`` (first seen ``at``, or now), with its display name
+    and its account value as of ``at`` (None: the time is unknown). One transaction."""
+    report = LeaderboardReport(accounts=len(rows))
+    if not rows:
+        return report
+    async with connection.transaction():
+        ids, report.traders_created = await ensure_traders(
+            connection, venue, [row.address for row in rows], at or datetime.now(UTC)
+        )
+        named = [row for row in rows if row.display_name is not None]
+        cursor = await connection.execute(
+            "UPDATE trader SET display_name = v.name "
+            "FROM unnest(%s::bigint[], %s::text[]) AS v(id, name) "
+            "WHERE trader.id = v.id AND trader.display_name IS DISTINCT FROM v.name",
+            ([ids[row.address] for row in named], [row.display_name for row in named]),
+        )
+        report.display_names = cursor.rowcount
+        await connection.execute(
+            _ACCOUNT_VALUES,
+            {
+                "at": at,
+                "ids": [ids[row.address] for row in rows],
+                "values": [row.account_value for row in rows],
+            },
+        )
+    return report

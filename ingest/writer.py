@@ -455,6 +455,41 @@ async def ensure_trader(
     return int(created[0])
 
 
+async def ensure_traders(
+    connection: AsyncConnection, venue: str, addresses: Sequence[str], seen_at: datetime
+) -> tuple[dict[str, int], int]:
+    """The ids of ``addresses`` on ``venue``, and how many of them were created now (first
+    seen at ``seen_at``). A trader another writer creates meanwhile is found, not duplicated."""
+    wanted = list(dict.fromkeys(addresses))
+    cursor = await connection.execute(
+        "SELECT address, id FROM trader WHERE venue = %s AND address = ANY(%s)", (venue, wanted)
+    )
+    ids = _ids_by_address(await cursor.fetchall())
+    missing = [address for address in wanted if address not in ids]
+    if not missing:
+        return ids, 0
+    public_ids = await _fresh_public_ids(connection, len(missing))
+    cursor = await connection.execute(
+        "INSERT INTO trader (venue, address, public_id, first_seen_at) "
+        "SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::timestamptz[]) "
+        "ON CONFLICT (venue, address) DO NOTHING RETURNING address, id",
+        (venue, missing, public_ids, [seen_at] * len(missing)),
+    )
+    created = _ids_by_address(await cursor.fetchall())
+    ids.update(created)
+    if len(created) < len(missing):
+        cursor = await connection.execute(
+            "SELECT address, id FROM trader WHERE venue = %s AND address = ANY(%s)",
+            (venue, [address for address in missing if address not in created]),
+        )
+        ids.update(_ids_by_address(await cursor.fetchall()))
+    return ids, len(created)
+
+
+def _ids_by_address(rows: Sequence[tuple[Any, ...]]) -> dict[str, int]:
+    return {str(row[0]): int(row[1]) for row in rows}
+
+
 async def _fresh_public_ids(connection: AsyncConnection, count: int) -> list[str]:
     """Random, unused ``#NNNNNNNN`` ids: random so they reveal nothing of first-seen order."""
     chosen: set[str] = set()

@@ -99,11 +99,20 @@ ORDER_FIELDS: dict[str, tuple[sql.Composable, type]] = {
         for column, (value_type, nullable) in STATISTICS.items()
     },
     "LAST_TRADE_AT": (sql.SQL("s.last_trade_at"), datetime),
+    # The venue's account value is the trader's own (trader t), not the board's.
+    "ACCOUNT_VALUE": (
+        sql.SQL("coalesce(t.account_value, {})").format(sql.SQL(_NULL_SORTS_AS[Decimal])),
+        Decimal,
+    ),
 }
+
+#: Range filters on the trader's own figures (trader t): the filter name and its SQL column.
+TRADER_RANGE_COLUMNS: dict[str, sql.Composable] = {"accountValue": sql.SQL("t.account_value")}
 
 #: Statistics with range filters: the filter argument name (camelCase) and its SQL column.
 RANGE_COLUMNS: dict[str, sql.Composable] = {
-    _camel(column): sql.SQL("s.{}").format(sql.Identifier(column)) for column in STATISTICS
+    **{_camel(column): sql.SQL("s.{}").format(sql.Identifier(column)) for column in STATISTICS},
+    **TRADER_RANGE_COLUMNS,
 }
 
 
@@ -218,7 +227,13 @@ async def leaderboard_page(context: Context, query: LeaderboardQuery) -> Page[Le
 
 async def leaderboard_count(context: Context, query: LeaderboardQuery) -> int:
     where, params = query.where()
-    statement = sql.SQL("SELECT count(*) FROM trader_stats AS s WHERE {}").format(where)
+    needs_trader = any(name in TRADER_RANGE_COLUMNS for name, _, _ in query.ranges)
+    source = (
+        "trader_stats AS s JOIN trader AS t ON t.id = s.trader_id"
+        if needs_trader
+        else ("trader_stats AS s")
+    )
+    statement = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(sql.SQL(source), where)
     rows = await fetch_rows(context.pool, statement, params)
     return int(rows[0][0])
 

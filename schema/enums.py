@@ -166,6 +166,10 @@ class LeaderboardOrderField(Enum):
     RISK_SCORE = strawberry.enum_value(
         "RISK_SCORE", description="Risk score, 0-100 (lower is safer)."
     )
+    ACCOUNT_VALUE = strawberry.enum_value(
+        "ACCOUNT_VALUE",
+        description="The venue's account value, USD (Trader.accountValue). Unknown sorts lowest.",
+    )
 
 
 @strawberry.enum(description="Fields positions can be ordered by.")

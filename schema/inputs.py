@@ -274,6 +274,11 @@ class LeaderboardFilter:
     risk_score: FloatRange | None = strawberry.field(
         default=None, description="Risk score, 0-100 (lower is safer)."
     )
+    account_value: DecimalRange | None = strawberry.field(
+        default=None,
+        description="The venue's account value, USD (Trader.accountValue; a trader whose value "
+        "is not known matches no bound).",
+    )
     min_trades: int | None = strawberry.field(
         default=None, description="Shorthand for tradeCount: {min: N}."
     )

@@ -14,7 +14,7 @@ a local fake server or ``httpx.MockTransport``.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
 import httpx
@@ -30,12 +30,14 @@ from tenacity import (
 from ingest.hyperliquid.errors import HyperliquidFormatError, decode_json
 from ingest.hyperliquid.fills import HyperliquidFill, parse_user_fills
 from ingest.hyperliquid.funding import FundingPayment, parse_user_funding
+from ingest.hyperliquid.leaderboard import LeaderboardRow, parse_leaderboard
 from ingest.hyperliquid.meta import AssetContext, parse_meta_and_asset_ctxs
 from ingest.hyperliquid.state import AccountState, parse_clearinghouse_state
 
 log = logging.getLogger(__name__)
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
+STATS_LEADERBOARD_URL = "https://stats-data.hyperliquid.xyz/Mainnet/leaderboard"
 WEIGHT_PER_MINUTE = 1_200
 LIGHT_WEIGHT = 2
 INFO_WEIGHT = 20
@@ -72,7 +74,21 @@ class InfoClient:
         self.retries = 0
 
     async def post(self, body: dict[str, object], *, weight: int) -> object:
-        """One request, retried on transient failures; the decoded JSON answer."""
+        """One ``/info`` request, retried on transient failures; the decoded JSON answer."""
+        return await self._fetch(
+            lambda: self._http.post(self._url, json=body),
+            weight=weight,
+            what=f"{body['type']} response",
+        )
+
+    async def leaderboard(self, url: str = STATS_LEADERBOARD_URL) -> list[LeaderboardRow]:
+        """The venue's stats leaderboard (every ranked account; a separate host, no weight)."""
+        payload = await self._fetch(lambda: self._http.get(url), weight=0, what="leaderboard")
+        return parse_leaderboard(payload)
+
+    async def _fetch(
+        self, send: Callable[[], Awaitable[httpx.Response]], *, weight: int, what: str
+    ) -> object:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(_is_retryable),
             wait=wait_exponential_jitter(multiplier=0.05, max=self._max_backoff),
@@ -83,11 +99,12 @@ class InfoClient:
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
                     self.retries += 1
-                await self.limiter.acquire(weight)
+                if weight:
+                    await self.limiter.acquire(weight)
                 self.requests += 1
-                response = await self._http.post(self._url, json=body)
+                response = await send()
                 response.raise_for_status()
-                return decode_json(response.content, what=f"{body['type']} response")
+                return decode_json(response.content, what=what)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def meta_and_asset_ctxs(self) -> list[AssetContext]:

@@ -16,6 +16,10 @@ and share one ``/info`` weight budget:
   (:func:`ingest.venue_state.reconcile_account`).
 * **marks**: every ``marks_interval`` seconds, ``metaAndAssetCtxs`` refreshes every market's
   context and revalues all open positions set-wise; the time it took is logged.
+* **venue leaderboard** (when ``venue_leaderboard_url`` is set): every
+  ``venue_leaderboard_seconds``, the venue's stats leaderboard registers its accounts with their
+  display names and account values, and queues the ``seed_top`` largest accounts for a backfill
+  (traders to follow before they trade again).
 * **leaderboards**: every ``leaderboard_refresh_seconds`` (counted from the end of the last
   recompute, so recomputes never pile up), the boards are recomputed
   (:func:`ingest.scoring.recompute_leaderboards`, on ``scoring_partitions`` connections): all
@@ -67,7 +71,13 @@ from ingest.hyperliquid.info import InfoClient
 from ingest.hyperliquid.ws import AllMidsUpdate, PublicTrades, parse_ws_message
 from ingest.replay import HYPERLIQUID_PRICE_DECIMALS
 from ingest.scoring import describe_boards
-from ingest.venue_state import apply_asset_contexts, apply_mids, reconcile_account, store_funding
+from ingest.venue_state import (
+    apply_asset_contexts,
+    apply_mids,
+    reconcile_account,
+    store_funding,
+    store_leaderboard,
+)
 from ingest.writer import known_markets, read_checkpoint, write_fills
 
 log = logging.getLogger(__name__)
@@ -95,6 +105,8 @@ class LiveCounters:
     mids_updates: int = 0
     last_marks_refresh_s: float | None = None
     leaderboard_refreshes: int = 0
+    venue_leaderboards: int = 0
+    traders_seeded: int = 0
     last_leaderboard_refresh_s: float | None = None
     database_errors: int = 0
     malformed_reasons: list[str] = field(default_factory=list)
@@ -122,6 +134,9 @@ class LiveSettings:
     leaderboard_refresh_seconds: float | None = 60.0
     leaderboard_long_refresh_seconds: float | None = None
     scoring_partitions: int = 1
+    venue_leaderboard_url: str | None = None
+    venue_leaderboard_seconds: float = 3600.0
+    seed_top: int = 0
 
 
 class LiveIngester:
@@ -146,6 +161,8 @@ class LiveIngester:
         ]
         if (every := self.settings.leaderboard_refresh_seconds) is not None:
             tasks.append(asyncio.create_task(self._leaderboards_forever(every)))
+        if (url := self.settings.venue_leaderboard_url) is not None:
+            tasks.append(asyncio.create_task(self._venue_leaderboard_forever(url)))
         waiter = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -377,6 +394,41 @@ class LiveIngester:
                 self.counters.database_error("refreshing marks", error)
             except (httpx.HTTPError, HyperliquidFormatError) as error:
                 log.warning("mark refresh failed, will retry: %s", error)
+
+    # --- venue leaderboard ------------------------------------------------------------------
+
+    async def _venue_leaderboard_forever(self, url: str) -> None:
+        while True:
+            try:
+                await self.seed_from_venue_leaderboard(url)
+            except psycopg.OperationalError as error:
+                self.counters.database_error("storing the venue's leaderboard", error)
+            except (httpx.HTTPError, HyperliquidFormatError) as error:
+                self.counters.malformed_message(f"venue leaderboard: {error}")
+            await asyncio.sleep(self.settings.venue_leaderboard_seconds)
+
+    async def seed_from_venue_leaderboard(self, url: str) -> None:
+        """Store the venue's leaderboard (names, account values as of now) and queue its
+        ``seed_top`` largest accounts for a backfill."""
+        rows = await self.info.leaderboard(url)
+        fetched_at = datetime.now(UTC)
+        connection = await connect(self.settings.database_url)
+        try:
+            report = await store_leaderboard(connection, VENUE, rows, fetched_at)
+        finally:
+            await _close(connection)
+        self.counters.venue_leaderboards += 1
+        largest = sorted(rows, key=lambda row: (-row.account_value, row.address))
+        for row in largest[: self.settings.seed_top]:
+            if row.address not in self.known and row.address not in self._queued:
+                self.counters.traders_seeded += 1
+            self._saw(row.address)
+        log.info(
+            "venue leaderboard: %d accounts, %d new traders, %d queued for a backfill",
+            report.accounts,
+            report.traders_created,
+            min(self.settings.seed_top, len(rows)),
+        )
 
     # --- leaderboards -----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -35,8 +36,22 @@ class Trader(Node):
     address: str = strawberry.field(description="The account address on the venue.")
     venue: str = strawberry.field(description="The venue, e.g. hyperliquid.")
     label: str | None = strawberry.field(description="A human label, when one is known.")
-    first_seen_at: datetime = strawberry.field(description="Time of the first fill ingested.")
+    first_seen_at: datetime = strawberry.field(
+        description="When perpgraph first saw the trader: its first fill ingested, or the "
+        "venue snapshot or leaderboard that named it first."
+    )
     last_trade_at: datetime | None = strawberry.field(description="Time of the latest fill.")
+    display_name: str | None = strawberry.field(
+        description="The name the venue's leaderboard shows for the account, when it has one."
+    )
+    account_value: Decimal | None = strawberry.field(
+        description="Account value (equity, USD) from the venue's latest account snapshot or "
+        "leaderboard; null until one is ingested."
+    )
+    account_value_at: datetime | None = strawberry.field(
+        description="When the venue took `accountValue`; null when its source does not say "
+        "(a recorded leaderboard)."
+    )
     _row: strawberry.Private[TraderRow]
 
     @classmethod
@@ -49,6 +64,9 @@ class Trader(Node):
             label=row.label,
             first_seen_at=row.first_seen_at,
             last_trade_at=row.last_trade_at,
+            display_name=row.display_name,
+            account_value=row.account_value,
+            account_value_at=row.account_value_at,
             _row=row,
         )
 

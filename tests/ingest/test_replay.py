@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from db.pool import connect
+from ingest.hyperliquid.leaderboard import parse_leaderboard
 from ingest.replay import ReplayError, replay
+from ingest.venue_state import store_leaderboard
 from tests.conftest import SHARED_DATA
 from tests.ingest.hyperliquid.recorded import with_non_perp_fills
 
@@ -115,3 +119,70 @@ async def test_spot_trades_in_a_fills_file_are_skipped_and_reported(
     assert not {"@107", "PURR/USDC"} & (coins | markets)
     # and a replay, which trusts the file, keeps the builder-market fill as its own market
     assert "xyz:TSLA" in coins
+
+
+LEADERBOARD = SHARED_DATA / "leaderboard_sample_60rows_2026-10-02.json"
+STATE_08C14B = SHARED_DATA / "clearinghouse_state_08c14b_2026-10-02.json"
+USER_08C14B = "0x08c14b32c8a48894e4b933090ebcc9ce33b21135"
+
+
+async def test_the_venue_leaderboard_registers_accounts_with_names_and_undated_values(
+    empty_url: str,
+) -> None:
+    _require_shared_data()
+    connection = await connect(empty_url)
+    # when the recorded leaderboard (60 accounts, 8 of them named) is replayed twice
+    first = (await replay(connection, [LEADERBOARD], user=None))[0]
+    again = (await replay(connection, [LEADERBOARD], user=None))[0]
+    await connection.close()
+    # then its accounts became traders once, with their names and account values, undated
+    assert first.leaderboard is not None
+    assert again.leaderboard is not None
+    assert (first.kind, first.leaderboard.accounts, first.leaderboard.traders_created) == (
+        "leaderboard",
+        60,
+        60,
+    )
+    assert first.leaderboard.display_names == 8
+    assert (again.leaderboard.traders_created, again.leaderboard.display_names) == (0, 0)
+    rows = json.loads(LEADERBOARD.read_bytes())["leaderboardRows"]
+    with psycopg.connect(empty_url) as check:
+        stored = {
+            address: (name, value, at)
+            for address, name, value, at in check.execute(
+                "SELECT address, display_name, account_value, account_value_at FROM trader"
+            )
+        }
+    assert len(stored) == 60
+    for row in rows:
+        name, value, at = stored[row["ethAddress"].lower()]
+        assert (name, value, at) == (row["displayName"], Decimal(row["accountValue"]), None)
+
+
+async def test_a_dated_account_value_is_not_replaced_by_an_undated_one(empty_url: str) -> None:
+    _require_shared_data()
+    connection = await connect(empty_url)
+    # given 08c14b's account snapshot (dated) replayed
+    await replay(connection, [META_2026, STATE_08C14B], user=USER_08C14B)
+    # when an undated leaderboard naming it with another value comes afterwards
+    board = {
+        "leaderboardRows": [
+            {
+                **json.loads(LEADERBOARD.read_bytes())["leaderboardRows"][0],
+                "ethAddress": USER_08C14B,
+                "accountValue": "1.5",
+            }
+        ]
+    }
+    await store_leaderboard(connection, "hyperliquid", parse_leaderboard(board), at=None)
+    await connection.close()
+    # then the snapshot's value and time stay
+    state = json.loads(STATE_08C14B.read_bytes())
+    with psycopg.connect(empty_url) as check:
+        row = check.execute(
+            "SELECT account_value, account_value_at FROM trader WHERE address = %s",
+            (USER_08C14B,),
+        ).fetchone()
+    assert row is not None
+    assert row[0] == Decimal(state["marginSummary"]["accountValue"])
+    assert row[1] == datetime.fromtimestamp(state["time"] / 1000, UTC)

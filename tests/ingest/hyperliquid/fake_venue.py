@@ -1,6 +1,7 @@
 """A local fake of Hyperliquid: ``/info`` over HTTP and the WebSocket, on 127.0.0.1.
 
-``/info`` answers from the recorded responses in ``../shared/data/hyperliquid``: the two
+``/info`` answers from the recorded responses in ``../shared/data/hyperliquid`` (and
+``GET /leaderboard`` with the recorded stats leaderboard): the two
 modern fill histories (paged by ``startTime``, ``page_size`` fills a page, oldest first), the
 08c14b account snapshot (an empty account for anyone else), and ``metaAndAssetCtxs``. The first
 ``userFillsByTime`` request gets a 429, as a venue over its weight limit would answer.
@@ -45,6 +46,7 @@ FILLS = {
 STATE_08C14B = "clearinghouse_state_08c14b_2026-10-02.json"
 META = "meta_and_asset_ctxs_2026-02-06.json"
 FUNDING = "user_funding_b7b6f3_2023-04-20_to_2023-05-05.json"
+LEADERBOARD = "leaderboard_sample_60rows_2026-10-02.json"
 FUNDING_MOVED_TO_MS = 1_790_000_000_000  # 2026-09-22
 
 
@@ -165,7 +167,16 @@ async def running(venue: FakeVenue) -> AsyncIterator[FakeVenue]:
     async def info(request: Request) -> Response:
         return venue.info(await request.json())
 
-    app = Starlette(routes=[Route("/info", info, methods=["POST"])])
+    async def leaderboard(_: Request) -> Response:
+        venue.requests.append({"type": "leaderboard"})
+        return JSONResponse(load(LEADERBOARD))
+
+    app = Starlette(
+        routes=[
+            Route("/info", info, methods=["POST"]),
+            Route("/leaderboard", leaderboard, methods=["GET"]),
+        ]
+    )
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")

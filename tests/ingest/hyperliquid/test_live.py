@@ -20,6 +20,7 @@ from tests.ingest.hyperliquid.fake_venue import (
     DROP,
     FILLS,
     FUNDING,
+    LEADERBOARD,
     PAUSE,
     USER_08C14B,
     USER_109A42,
@@ -153,6 +154,7 @@ async def test_the_command_ingests_from_the_venue_and_stops_on_ctrl_c(
             f"--ws-url={venue.ws_url}",
             "--coins=BTC,ETH",
             "--since=2025-01-01",
+            f"--venue-leaderboard-url={venue.http_url}/leaderboard",
             env=env,
             cwd=REPO_ROOT,
             stdin=asyncio.subprocess.DEVNULL,
@@ -234,3 +236,41 @@ async def test_refused_sockets_malformed_pages_and_foreign_fills_stop_nothing(
     assert counters.pages_rejected == 1
     assert any(broken in reason and "fill #0" in reason for reason in counters.malformed_reasons)
     assert _trades_of(empty_url, broken) == 0
+
+
+async def test_the_venue_leaderboard_names_accounts_and_seeds_the_largest(empty_url: str) -> None:
+    # given a venue whose stats leaderboard lists 60 accounts (8 named), and an ingester told
+    # to follow its two largest accounts
+    venue = FakeVenue(scripts=[[ACK]])
+    rows = load(LEADERBOARD)["leaderboardRows"]
+    largest = sorted(rows, key=lambda r: -float(r["accountValue"]))[:2]
+    async with running(venue), httpx.AsyncClient(timeout=10) as http:
+        info = InfoClient(http, base_url=venue.http_url, max_backoff_seconds=0.2)
+        settings = LiveSettings(
+            database_url=empty_url,
+            ws_url=venue.ws_url,
+            coins=("BTC",),
+            leaderboard_refresh_seconds=None,
+            venue_leaderboard_url=f"{venue.http_url}/leaderboard",
+            seed_top=2,
+        )
+        ingester = LiveIngester(settings, info)
+        stop = asyncio.Event()
+        before = datetime.now(UTC)
+        task = asyncio.create_task(ingester.run(stop))
+        async with asyncio.timeout(60):
+            while ingester.counters.traders_backfilled < 2:
+                assert not task.done()
+                await asyncio.sleep(0.05)
+        stop.set()
+        await task
+    # then every account is a trader with its name and its value as of the fetch
+    assert ingester.counters.venue_leaderboards == 1
+    assert _count(empty_url, "SELECT count(*) FROM trader") == 60
+    assert _count(empty_url, "SELECT count(display_name) FROM trader") == 8
+    dated = "SELECT count(*) FROM trader WHERE account_value_at >= %s"
+    assert _count(empty_url, dated, before) == 60
+    # and the two largest accounts were backfilled, no other
+    backfilled = {r["user"] for r in venue.requests if r["type"] == "userFillsByTime"}
+    assert backfilled == {r["ethAddress"].lower() for r in largest}
+    assert ingester.counters.traders_seeded == 2
