@@ -14,7 +14,7 @@ from loaders.positions import (
     OpenPositionsByTraderLoader,
     PositionByIdLoader,
 )
-from loaders.stats import TraderStatsByTraderLoader
+from loaders.stats import LatestPeriodLoader, TraderStatsByTraderLoader
 from loaders.traders import TraderByAddressLoader, TraderByIdLoader, TraderByPublicIdLoader
 from loaders.trades import (
     TradeByIdLoader,
@@ -50,4 +50,5 @@ class Loaders:
         self.open_positions_by_coin = OpenPositionsByCoinLoader(pool)
         self.open_position_count_by_coin = OpenPositionCountByCoinLoader(pool)
         self.stats_by_trader = TraderStatsByTraderLoader(pool)
+        self.latest_period = LatestPeriodLoader(pool)
         self.labels_by_trader = LabelsByTraderLoader(pool)

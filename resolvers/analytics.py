@@ -21,6 +21,7 @@ from db.rows import PositionRow, TraderRow, TraderStatsRow, select_list
 from resolvers.context import Context
 from resolvers.cursors import check_page_size
 from resolvers.errors import BadUserInputError
+from resolvers.leaderboard import ORDER_FIELDS
 from resolvers.positions import (
     PositionQuery,
     PositionsAggregateRow,
@@ -444,33 +445,63 @@ async def snapshot_frequency(
 
 
 async def new_entrants(
-    context: Context, period_type: str, top: int, first: int
+    context: Context,
+    period_type: str,
+    name: str | None,
+    top: int,
+    first: int,
+    min_net_pnl: Decimal | None = None,
+    order_by: tuple[str, bool] = ("RANK", False),
 ) -> tuple[str | None, int, list[TraderStatsRow]]:
-    """Traders within ``top`` of the latest period's board who were within ``top`` of no
-    earlier period of the same type: (latest period key, periods compared, entries by rank)."""
+    """Traders within ``top`` of a period's board (the latest when ``name`` is None) who were
+    within ``top`` of no period of the same type that ended before it, with at least
+    ``min_net_pnl`` on it, in ``order_by`` (a leaderboard order field, descending?; ties by
+    rank): (the period's key, periods compared, entries)."""
     check_page_size(first)
-    latest = await period_boards(context, period_type, 100)
-    if not latest:
-        return None, 0, []
-    key = latest[0].key
-    rows = await fetch_rows(
-        context.pool,
-        f"""
-        SELECT {select_list(TraderStatsRow, "s").as_string()} FROM trader_stats AS s
-        WHERE s.timeframe = %s AND s.rank <= %s AND NOT EXISTS (
-            SELECT 1 FROM trader_stats AS e
-            WHERE e.trader_id = s.trader_id AND e.timeframe LIKE %s AND e.timeframe <> %s
-              AND e.rank <= %s)
-        ORDER BY s.rank LIMIT %s
-        """,
-        (key, top, f"{period_type}:%", key, top, first),
-    )
-    count = await fetch_rows(
-        context.pool,
-        "SELECT count(*) FROM leaderboard_state WHERE timeframe LIKE %s AND timeframe <> %s",
-        (f"{period_type}:%", key),
-    )
-    return key, int(count[0][0]), [TraderStatsRow.from_row(row) for row in rows]
+    if name is not None:
+        key = period_key(period_type, name)
+    else:
+        latest = await period_boards(context, period_type, 1)
+        if not latest:
+            return None, 0, []
+        key = latest[0].key
+    expression, _ = ORDER_FIELDS[order_by[0]]
+    direction = sql.SQL("DESC" if order_by[1] else "ASC")
+    statement = sql.SQL(
+        """
+        WITH this AS (SELECT computed_at FROM leaderboard_state WHERE timeframe = %(key)s),
+        earlier AS (
+            SELECT l.timeframe FROM leaderboard_state AS l, this
+            WHERE l.timeframe LIKE %(type)s AND l.computed_at < this.computed_at)
+        SELECT {columns}, (SELECT count(*) FROM earlier)
+        FROM trader_stats AS s JOIN trader AS t ON t.id = s.trader_id
+        WHERE s.timeframe = %(key)s AND s.rank <= %(top)s
+          AND (%(min_pnl)s::numeric IS NULL OR s.net_pnl >= %(min_pnl)s)
+          AND NOT EXISTS (
+            SELECT 1 FROM trader_stats AS e JOIN earlier USING (timeframe)
+            WHERE e.trader_id = s.trader_id AND e.rank <= %(top)s)
+        ORDER BY {order} {direction}, s.rank LIMIT %(first)s
+        """
+    ).format(columns=select_list(TraderStatsRow, "s"), order=expression, direction=direction)
+    params = {
+        "key": key,
+        "type": f"{period_type}:%",
+        "top": top,
+        "min_pnl": min_net_pnl,
+        "first": first,
+    }
+    rows = await fetch_rows(context.pool, statement, params)
+    if rows:
+        compared = int(rows[0][-1])
+    else:
+        count = await fetch_rows(
+            context.pool,
+            "SELECT count(*) FROM leaderboard_state AS l WHERE l.timeframe LIKE %s AND "
+            "l.computed_at < (SELECT computed_at FROM leaderboard_state WHERE timeframe = %s)",
+            (f"{period_type}:%", key),
+        )
+        compared = int(count[0][0])
+    return key, compared, [TraderStatsRow.from_row(row[:-1]) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

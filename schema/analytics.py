@@ -282,10 +282,11 @@ class SnapshotAppearances:
     latest_net_pnl: Decimal = strawberry.field(description="Net PnL on the latest of them.")
 
 
-@strawberry.type(description="Traders on the latest period's board for the first time.")
+@strawberry.type(description="Traders on a period's board for the first time.")
 class NewEntrants:
     period: str | None = strawberry.field(
-        description="The latest period (e.g. DAILY:2026-10-31); null before any snapshot."
+        description="The period's board (e.g. DAILY:2026-10-31); null when no period of the "
+        "type has been snapshotted yet."
     )
     periods_compared: int = strawberry.field(description="Earlier periods compared against.")
     entries: list[LeaderboardEntry] = strawberry.field(description="By rank on that board.")
@@ -706,8 +707,9 @@ class AnalyticsQuery:
         return await leaderboard_updated_at(info.context, board)
 
     @strawberry.field(
-        description="Traders ranked within `top` on every rolling window DAY, WEEK, MONTH and "
-        "YEAR (PerpsTracker's consistent traders), by average rank."
+        description="Traders ranked within `top` on every one of the rolling windows asked "
+        "(DAY, WEEK, MONTH and YEAR by default; PerpsTracker's consistent traders), by "
+        "average rank."
     )
     async def consistent_traders(
         self,
@@ -715,11 +717,30 @@ class AnalyticsQuery:
         top: Annotated[
             int, strawberry.argument(description="Rank cut-off on each board, 1-1000.")
         ] = 100,
+        timeframes: Annotated[
+            list[Timeframe] | None,
+            strawberry.argument(
+                description="The boards to be on, in this order; DAY, WEEK, MONTH and YEAR "
+                "when omitted (one board: its top traders by rank)."
+            ),
+        ] = None,
         first: PageSize = 50,
     ) -> list[ConsistentTrader]:
         if not 1 <= top <= 1000:
             raise BadUserInputError("`top` must be between 1 and 1000", argument="top")
-        rows = await consistent_traders(info.context, ("DAY", "WEEK", "MONTH", "YEAR"), top, first)
+        boards = (
+            tuple(dict.fromkeys(t.name for t in timeframes))
+            if timeframes is not None
+            else (
+                "DAY",
+                "WEEK",
+                "MONTH",
+                "YEAR",
+            )
+        )
+        if not boards:
+            raise BadUserInputError("`timeframes` needs at least one board", argument="timeframes")
+        rows = await consistent_traders(info.context, boards, top, first)
         return [
             ConsistentTrader(
                 trader=Trader.from_row(row.trader),
@@ -762,21 +783,50 @@ class AnalyticsQuery:
         ]
 
     @strawberry.field(
-        description="Traders within `top` of the latest period's board who were within `top` "
-        "of no earlier period of that type (PerpsTracker's new traders)."
+        description="Traders within `top` of a period's board (the latest of its type unless "
+        "`period` names one) who were within `top` of no earlier period of that type "
+        "(PerpsTracker's new traders)."
     )
     async def new_entrants(
         self,
         info: Info,
         type: Annotated[PeriodType, strawberry.argument(description="Daily, weekly, monthly.")],
+        period: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The period, e.g. 2026-10-31, 2026-W44 or 2026-10; the latest "
+                "snapshotted one when omitted."
+            ),
+        ] = None,
         top: Annotated[
             int, strawberry.argument(description="Rank cut-off on each board, 1-1000.")
         ] = 100,
+        min_net_pnl: Annotated[
+            Decimal | None,
+            strawberry.argument(description="Only entrants with at least this net PnL, USD."),
+        ] = None,
+        order_by: Annotated[
+            LeaderboardOrder | None,
+            strawberry.argument(description="Ordering (ties by rank); by rank when omitted."),
+        ] = None,
         first: PageSize = 20,
     ) -> NewEntrants:
         if not 1 <= top <= 1000:
             raise BadUserInputError("`top` must be between 1 and 1000", argument="top")
-        key, compared, rows = await new_entrants(info.context, type.name, top, first)
+        if min_net_pnl is not None and not min_net_pnl.is_finite():
+            raise BadUserInputError("`minNetPnl` must be a finite number", argument="minNetPnl")
+        order = order_by or LeaderboardOrder(
+            field=LeaderboardOrderField.RANK, direction=OrderDirection.ASC
+        )
+        key, compared, rows = await new_entrants(
+            info.context,
+            type.name,
+            period,
+            top,
+            first,
+            min_net_pnl,
+            (order.field.name, order.direction is OrderDirection.DESC),
+        )
         entries: list[LeaderboardEntry] = []
         traders = await info.context.loaders.trader_by_id.load_many([r.trader_id for r in rows])
         for row, trader in zip(rows, traders, strict=True):

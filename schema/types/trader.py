@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from loaders.rows import TraderRow
+from resolvers.analytics import period_key
 from resolvers.context import Context
 from resolvers.cursors import encode_node_id
 from resolvers.positions import closed_positions_of_trader
 from resolvers.trades import trades_of_trader
 from schema.connection import After, Connection, PageSize, to_connection
-from schema.enums import Timeframe
+from schema.enums import PeriodType, Timeframe
 from schema.inputs import TradeFilter
 from schema.node import Node
 from schema.types.stats import TraderStats
@@ -87,6 +88,30 @@ class Trader(Node):
         timeframe: Annotated[Timeframe, strawberry.argument(description="The window.")],
     ) -> TraderStats | None:
         row = await info.context.loaders.stats_by_trader.load((self._row.id, timeframe.name))
+        return None if row is None else TraderStats.from_row(row)
+
+    @strawberry.field(
+        description="Figures on a fixed-period board (PerpsTracker's trader snapshots): the "
+        "latest snapshotted period of the type unless `period` names one; null when the "
+        "trader is not on that board."
+    )
+    async def period_stats(
+        self,
+        info: strawberry.Info[Context, None],
+        type: Annotated[PeriodType, strawberry.argument(description="Daily, weekly, monthly.")],
+        period: Annotated[
+            str | None,
+            strawberry.argument(description="The period, e.g. 2026-10-31, 2026-W44 or 2026-10."),
+        ] = None,
+    ) -> TraderStats | None:
+        loaders = info.context.loaders
+        if period is not None:
+            key: str | None = period_key(type.name, period)
+        else:
+            key = await loaders.latest_period.load(type.name)
+        if key is None:
+            return None
+        row = await loaders.stats_by_trader.load((self._row.id, key))
         return None if row is None else TraderStats.from_row(row)
 
     @strawberry.field(description="Positions open now, largest notional first.")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal, localcontext
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from resolvers.cursors import decode_node_id
 from tests.schema.helpers import data_of, execute
 
 
@@ -368,6 +370,105 @@ async def test_fixed_periods_in_the_graph(seeded_pool: AsyncConnectionPool) -> N
     for trader in data["snapshotFrequency"]:
         assert trader["total"] == trader["daily"] + trader["weekly"] + trader["monthly"] >= 2
         assert trader["bestRank"] <= 10
+
+
+ENTRANTS = """
+query($period: String, $minNetPnl: Decimal, $order: LeaderboardOrder) {
+  newEntrants(type: DAILY, period: $period, top: 20, minNetPnl: $minNetPnl, orderBy: $order,
+              first: 100) {
+    period periodsCompared entries { rank trader { id } stats { netPnl volume } }
+  }
+}"""
+
+
+async def test_new_entrants_of_any_period_filtered_and_ordered(
+    seeded_pool: AsyncConnectionPool, seeded_url: str
+) -> None:
+    # given the seeded daily boards (22 to 31 October)
+    async def entrants(**variables: object) -> dict[str, Any]:
+        found: dict[str, Any] = (await data_of(seeded_pool, ENTRANTS, variables))["newEntrants"]
+        return found
+
+    # when the entrants of 25 October are asked for, by volume, from 0 net PnL up
+    order = {"field": "VOLUME", "direction": "DESC"}
+    chosen = await entrants(period="2026-10-25", minNetPnl="0", order=order)
+    # then they are compared with the three days before it only
+    assert (chosen["period"], chosen["periodsCompared"]) == ("DAILY:2026-10-25", 3)
+    volumes = [Decimal(e["stats"]["volume"]) for e in chosen["entries"]]
+    assert volumes == sorted(volumes, reverse=True)
+    assert all(Decimal(e["stats"]["netPnl"]) >= 0 for e in chosen["entries"])
+    # and they are exactly the day's top 20 with PnL >= 0 never in an earlier day's top 20
+    with psycopg.connect(seeded_url) as connection:
+        expected = {
+            row[0]
+            for row in connection.execute(
+                "SELECT s.trader_id FROM trader_stats AS s WHERE s.timeframe = "
+                "'DAILY:2026-10-25' AND s.rank <= 20 AND s.net_pnl >= 0 AND NOT EXISTS ("
+                "SELECT 1 FROM trader_stats AS e WHERE e.trader_id = s.trader_id AND "
+                "e.timeframe IN ('DAILY:2026-10-22', 'DAILY:2026-10-23', 'DAILY:2026-10-24') "
+                "AND e.rank <= 20)"
+            )
+        }
+    assert expected
+    assert {int(decode_node_id(e["trader"]["id"])[1]) for e in chosen["entries"]} == expected
+    # and the first day's entrants are its whole top 20, compared with nothing
+    first_day = await entrants(period="2026-10-22")
+    assert first_day["periodsCompared"] == 0
+    assert [e["rank"] for e in first_day["entries"]] == list(range(1, 21))
+    # and a period not snapshotted has none; a malformed one is refused
+    assert (await entrants(period="2020-01-01"))["entries"] == []
+    _, errors, _ = await execute(seeded_pool, ENTRANTS, {"period": "yesterday"})
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+SNAPSHOTS = """
+query($address: String!) {
+  trader(address: $address) {
+    latest: periodStats(type: DAILY) { period rank netPnl }
+    named: periodStats(type: DAILY, period: "2026-10-25") { period rank }
+    monthly: periodStats(type: MONTHLY) { period }
+    never: periodStats(type: WEEKLY, period: "2020-W01") { rank }
+  }
+}"""
+
+
+async def test_a_traders_period_snapshots(
+    seeded_pool: AsyncConnectionPool, seeded_url: str
+) -> None:
+    # given a trader ranked on both the last daily board and 25 October's
+    with psycopg.connect(seeded_url) as connection:
+        row = connection.execute(
+            "SELECT t.address, a.rank, b.rank, a.net_pnl FROM trader AS t "
+            "JOIN trader_stats AS a ON a.trader_id = t.id AND a.timeframe = 'DAILY:2026-10-31' "
+            "JOIN trader_stats AS b ON b.trader_id = t.id AND b.timeframe = 'DAILY:2026-10-25' "
+            "ORDER BY a.rank LIMIT 1"
+        ).fetchone()
+    assert row is not None
+    # when its period figures are asked for
+    data = (await data_of(seeded_pool, SNAPSHOTS, {"address": row[0]}))["trader"]
+    # then the latest daily board is 31 October's, the named one 25 October's
+    assert data["latest"] == {"period": "2026-10-31", "rank": row[1], "netPnl": str(row[3])}
+    assert data["named"] == {"period": "2026-10-25", "rank": row[2]}
+    assert data["monthly"] == {"period": "2026-10"}
+    assert data["never"] is None
+
+
+CONSISTENT_ON = """
+{ consistentTraders(top: 50, timeframes: [WEEK, DAY], first: 100) {
+    averageRank boards { timeframe rank } } }
+"""
+
+
+async def test_consistent_traders_on_the_windows_asked(seeded_pool: AsyncConnectionPool) -> None:
+    traders = (await data_of(seeded_pool, CONSISTENT_ON))["consistentTraders"]
+    assert traders
+    for trader in traders:
+        assert [b["timeframe"] for b in trader["boards"]] == ["WEEK", "DAY"]
+        assert all(b["rank"] <= 50 for b in trader["boards"])
+    _, errors, _ = await execute(
+        seeded_pool, "{ consistentTraders(timeframes: []) { averageRank } }"
+    )
+    assert "at least one board" in errors[0]["message"]
 
 
 CHART = """
