@@ -41,3 +41,19 @@ def fill(
 
 
 BUY, SELL = Direction.BUY, Direction.SELL
+
+
+def one_buy(address: str, at: datetime) -> Fill:
+    """``address`` buys 1 BTC at 100, fee-free, at ``at``; the fill id is the address (one
+    fill per trader: boards of such traders say whose fills they hold)."""
+    return Fill(
+        venue="test",
+        fill_id=address,
+        address=address,
+        coin="BTC",
+        direction=Direction.BUY,
+        size=Decimal(1),
+        price=Decimal(100),
+        timestamp=at,
+        fee=Decimal(0),
+    )

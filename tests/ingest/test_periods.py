@@ -10,10 +10,10 @@ import pytest
 
 from db.periods import Period, PeriodType, ended_periods, parse_period, period_containing
 from db.pool import connect
-from ingest.fills import Direction, Fill
 from ingest.scoring import snapshot_periods
 from ingest.writer import MarketSpec, upsert_markets, write_fills
 from tests.conftest import SEEDED_END
+from tests.ingest.factories import one_buy
 
 
 def _at(year: int, month: int, day: int, hour: int = 0) -> datetime:
@@ -122,20 +122,7 @@ async def test_a_period_holds_the_fills_of_start_to_end_not_of_its_end(empty_url
             "last-instant": _at(2026, 10, 6) - timedelta(microseconds=1),
             "next-day": _at(2026, 10, 6),
         }
-        fills = [
-            Fill(
-                venue="test",
-                fill_id=address,
-                address=address,
-                coin="BTC",
-                direction=Direction.BUY,
-                size=Decimal(1),
-                price=Decimal(100),
-                timestamp=moment,
-                fee=Decimal(0),
-            )
-            for address, moment in moments.items()
-        ]
+        fills = [one_buy(address, moment) for address, moment in moments.items()]
         await write_fills(connection, fills, source="unit", checkpoint="1")
         # when the ended periods are snapshotted
         async with connection.transaction():

@@ -12,9 +12,9 @@ from decimal import Decimal
 from psycopg import AsyncConnection
 
 from db.pool import connect, open_pool
-from ingest.fills import Direction, Fill
 from ingest.scoring import recompute_leaderboards
 from ingest.writer import MarketSpec, upsert_markets, write_fills
+from tests.ingest.factories import one_buy
 from tests.schema.helpers import data_of
 
 AS_OF = datetime(2026, 11, 10, tzinfo=UTC)
@@ -26,25 +26,11 @@ query($tier: LeaderboardTier!) {
 }"""
 
 
-def _fill(fill_id: str, address: str, days_ago: float) -> Fill:
-    return Fill(
-        venue="test",
-        fill_id=fill_id,
-        address=address,
-        coin="BTC",
-        direction=Direction.BUY,
-        size=Decimal(1),
-        price=Decimal(100),
-        timestamp=AS_OF - timedelta(days=days_ago),
-        fee=Decimal(0),
-    )
-
-
 async def _board(url: str, ages: Mapping[str, float]) -> AsyncConnection:
     """Boards as of AS_OF of one fill per trader, ``ages`` days before it; a connection to it."""
     connection = await connect(url)
     await upsert_markets(connection, [MarketSpec("BTC", "test", 5, 40, Decimal(100))])
-    fills = [_fill(name, name, days) for name, days in ages.items()]
+    fills = [one_buy(name, AS_OF - timedelta(days=days)) for name, days in ages.items()]
     await write_fills(connection, fills, source="unit", checkpoint="1")
     await recompute_leaderboards(connection, as_of=AS_OF)
     return connection

@@ -28,6 +28,7 @@ from tests.ingest.hyperliquid.fake_venue import (
     running,
     trades_message,
 )
+from tests.ingest.hyperliquid.live_runs import run_until
 from tests.ingest.hyperliquid.recorded import load, with_non_perp_fills
 
 OTHER = "0x" + "12" * 20
@@ -213,14 +214,7 @@ async def test_refused_sockets_malformed_pages_and_foreign_fills_stop_nothing(
             leaderboard_refresh_seconds=None,
         )
         ingester = LiveIngester(settings, info)
-        stop = asyncio.Event()
-        task = asyncio.create_task(ingester.run(stop))
-        async with asyncio.timeout(60):
-            while ingester.counters.traders_backfilled < 2:
-                assert not task.done()
-                await asyncio.sleep(0.05)
-        stop.set()
-        await task
+        await run_until(ingester, lambda: ingester.counters.traders_backfilled >= 2)
     counters = ingester.counters
     # then it reconnected through the refusals, backing off between attempts
     assert counters.reconnects >= 3
@@ -255,15 +249,8 @@ async def test_the_venue_leaderboard_names_accounts_and_seeds_the_largest(empty_
             seed_top=2,
         )
         ingester = LiveIngester(settings, info)
-        stop = asyncio.Event()
         before = datetime.now(UTC)
-        task = asyncio.create_task(ingester.run(stop))
-        async with asyncio.timeout(60):
-            while ingester.counters.traders_backfilled < 2:
-                assert not task.done()
-                await asyncio.sleep(0.05)
-        stop.set()
-        await task
+        await run_until(ingester, lambda: ingester.counters.traders_backfilled >= 2)
     # then every account is a trader with its name and its value as of the fetch
     assert ingester.counters.venue_leaderboards == 1
     assert _count(empty_url, "SELECT count(*) FROM trader") == 60

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from tests.ingest.hyperliquid.fake_venue import (
     running,
     trades_message,
 )
+from tests.ingest.hyperliquid.live_runs import until
 from tests.ingest.hyperliquid.recorded import load
 
 OTHER = "0x" + "34" * 20
@@ -41,15 +41,6 @@ def _count(url: str, query: str) -> int:
     with psycopg.connect(url) as connection:
         row = connection.execute(query).fetchone()
     return 0 if row is None else int(row[0])
-
-
-async def _until(task: asyncio.Task[None], condition: Callable[[], bool]) -> None:
-    """Wait for ``condition``; the ingester ending meanwhile is a failure (its error raised)."""
-    while not condition():
-        if task.done():
-            task.result()
-            raise AssertionError("the ingester stopped by itself")
-        await asyncio.sleep(0.05)
 
 
 async def test_postgres_down_at_start_and_mid_run_loses_nothing(cluster_dir: Path) -> None:
@@ -89,21 +80,21 @@ async def test_postgres_down_at_start_and_mid_run_loses_nothing(cluster_dir: Pat
         try:
             async with asyncio.timeout(120):
                 # when it starts while Postgres is down, and Postgres comes up a moment later
-                await _until(task, lambda: ingester.counters.database_errors >= 2)
+                await until(task, lambda: ingester.counters.database_errors >= 2)
                 server = EmbeddedPostgres(cluster_dir)
                 assert await asyncio.to_thread(server.start) == url
-                await _until(task, lambda: ingester.counters.traders_backfilled >= 2)
+                await until(task, lambda: ingester.counters.traders_backfilled >= 2)
                 # and Postgres stops mid-run, while the venue sends mids and a new trader
                 await asyncio.to_thread(server.stop)
                 errors_before = ingester.counters.database_errors
                 venue.resume.set()
-                await _until(task, lambda: ingester.counters.database_errors >= errors_before + 3)
+                await until(task, lambda: ingester.counters.database_errors >= errors_before + 3)
                 await asyncio.sleep(0.5)
                 assert not task.done()
                 server = EmbeddedPostgres(cluster_dir)
                 assert await asyncio.to_thread(server.start) == url
                 marks_after_restart = ingester.counters.marks_refreshes + 2
-                await _until(
+                await until(
                     task,
                     lambda: (
                         ingester.counters.traders_backfilled >= 3
