@@ -206,53 +206,6 @@ async def market_screener(
 
 
 @dataclass(frozen=True, slots=True)
-class CoinTraderRow:
-    trader: TraderRow
-    realized_pnl: Decimal
-    fees: Decimal
-    net_pnl: Decimal
-    unrealized_pnl: Decimal
-    total_pnl: Decimal
-    volume: Decimal
-    trade_count: int
-
-
-async def coin_pnl_leaderboard(
-    context: Context, coin: str, since: datetime | None, first: int
-) -> list[CoinTraderRow]:
-    """Traders of one coin by total PnL (net realized in the window + unrealized now), best
-    first; ties to the trader seen first. Read from the coin's trades at request time."""
-    check_page_size(first)
-    rows = await fetch_rows(
-        context.pool,
-        f"""
-        WITH realized AS (
-            SELECT trader_id, sum(coalesce(realized_pnl, 0)) AS realized_pnl,
-                   sum(coalesce(fee, 0)) AS fees, sum(notional) AS volume, count(*) AS trades
-            FROM trade WHERE coin = %s AND (%s::timestamptz IS NULL OR timestamp > %s)
-            GROUP BY trader_id
-        ),
-        open AS (
-            SELECT trader_id, coalesce(unrealized_pnl, 0) AS unrealized_pnl
-            FROM position WHERE coin = %s AND closed_at IS NULL
-        )
-        SELECT {select_list(TraderRow, "t").as_string()},
-               coalesce(r.realized_pnl, 0), coalesce(r.fees, 0),
-               coalesce(r.realized_pnl - r.fees, 0), coalesce(o.unrealized_pnl, 0),
-               coalesce(r.realized_pnl - r.fees, 0) + coalesce(o.unrealized_pnl, 0) AS total,
-               coalesce(r.volume, 0), coalesce(r.trades, 0)
-        FROM realized AS r FULL JOIN open AS o USING (trader_id)
-        JOIN trader AS t ON t.id = trader_id
-        ORDER BY total DESC, t.id
-        LIMIT %s
-        """,
-        (coin, since, since, coin, first),
-    )
-    width = len(TraderRow.__dataclass_fields__)
-    return [CoinTraderRow(TraderRow.from_row(row[:width]), *row[width:]) for row in rows]
-
-
-@dataclass(frozen=True, slots=True)
 class TraderExposureRow:
     trader: TraderRow
     position_count: int

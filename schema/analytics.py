@@ -27,7 +27,6 @@ from resolvers.analytics import (
     board_stats,
     chart_positions,
     closed_position_summary,
-    coin_pnl_leaderboard,
     consistent_traders,
     liquidation_stats,
     market_overview,
@@ -58,7 +57,15 @@ from schema.enums import (
     Side,
     Timeframe,
 )
-from schema.inputs import DecimalRange, LeaderboardFilter, LeaderboardOrder, amount_range
+from schema.inputs import (
+    CoinPnlFilter,
+    CoinPnlOrder,
+    DecimalRange,
+    LeaderboardFilter,
+    LeaderboardOrder,
+    amount_range,
+)
+from schema.types.coin_pnl import CoinPnlConnection, coin_pnl_connection
 from schema.types.leaderboard import LeaderboardConnection, LeaderboardEntry, board_connection
 from schema.types.position import Position
 from schema.types.position_stats import PositionsAggregate
@@ -203,19 +210,6 @@ class ScreenerEntry:
     smart_money_net_flow: Decimal = strawberry.field(
         description="Buy - sell notional of SMART_MONEY-labelled traders in the window, USD."
     )
-
-
-@strawberry.type(description="A trader's PnL in one coin (Nansen's per-coin PnL leaderboard).")
-class CoinPnlEntry:
-    rank: int = strawberry.field(description="Place by totalPnl, 1 is best.")
-    trader: Trader = strawberry.field(description="The trader.")
-    realized_pnl: Decimal = strawberry.field(description="Realized in the window, USD.")
-    fees: Decimal = strawberry.field(description="Fees in the window, USD.")
-    net_pnl: Decimal = strawberry.field(description="realizedPnl - fees, USD.")
-    unrealized_pnl: Decimal = strawberry.field(description="Of the open position now, USD.")
-    total_pnl: Decimal = strawberry.field(description="netPnl + unrealizedPnl, USD.")
-    volume: Decimal = strawberry.field(description="Traded notional in the window, USD.")
-    trade_count: int = strawberry.field(description="Fills in the window.")
 
 
 @strawberry.type(description="A trader's open exposure.")
@@ -509,8 +503,10 @@ class AnalyticsQuery:
         ]
 
     @strawberry.field(
-        description="Traders of one coin by total PnL (net realized in the window plus "
-        "unrealized now), best first (Nansen's per-coin PnL leaderboard)."
+        description="Traders of one coin over a window (Nansen's per-coin PnL leaderboard): "
+        "PnL realized in the window and unrealized now, ROI, position held, net flow; by total "
+        "PnL unless ordered otherwise, with range filters on every figure. Computed at request "
+        "time from the coin's fills."
     )
     async def coin_pnl_leaderboard(
         self,
@@ -519,26 +515,21 @@ class AnalyticsQuery:
         timeframe: Annotated[Timeframe, strawberry.argument(description="The window.")] = (
             Timeframe.MONTH
         ),
+        filter: Annotated[
+            CoinPnlFilter | None, strawberry.argument(description="Narrow the board.")
+        ] = None,
+        order_by: Annotated[
+            CoinPnlOrder | None,
+            strawberry.argument(description="Ordering; total PnL, highest first, when omitted."),
+        ] = None,
         first: PageSize = 50,
-    ) -> list[CoinPnlEntry]:
+        after: After = None,
+    ) -> CoinPnlConnection:
         updated = await leaderboard_updated_at(info.context, timeframe.name)
-        rows = await coin_pnl_leaderboard(
-            info.context, _coin(coin), window_start(timeframe.name, updated), first
+        since = window_start(timeframe.name, updated)
+        return await coin_pnl_connection(
+            info.context, _coin(coin), since, filter, order_by, first, after
         )
-        return [
-            CoinPnlEntry(
-                rank=index,
-                trader=Trader.from_row(row.trader),
-                realized_pnl=row.realized_pnl,
-                fees=row.fees,
-                net_pnl=row.net_pnl,
-                unrealized_pnl=row.unrealized_pnl,
-                total_pnl=row.total_pnl,
-                volume=row.volume,
-                trade_count=row.trade_count,
-            )
-            for index, row in enumerate(rows, start=1)
-        ]
 
     @strawberry.field(description="Every open position in aggregate, optionally narrowed.")
     async def positions_summary(

@@ -209,3 +209,37 @@ class PeriodType(Enum):
     DAILY = strawberry.enum_value("DAILY", description="A calendar day, key YYYY-MM-DD.")
     WEEKLY = strawberry.enum_value("WEEKLY", description="An ISO week, key YYYY-Www.")
     MONTHLY = strawberry.enum_value("MONTHLY", description="A calendar month, key YYYY-MM.")
+
+
+@strawberry.enum(description="What a coin's PnL board can be ordered by (Nansen's sort fields).")
+class CoinPnlOrderField(Enum):
+    TOTAL_PNL = strawberry.enum_value("TOTAL_PNL", description="netPnl + unrealizedPnl.")
+    REALIZED_PNL = strawberry.enum_value("REALIZED_PNL", description="Realized in the window.")
+    NET_PNL = strawberry.enum_value("NET_PNL", description="realizedPnl - fees.")
+    UNREALIZED_PNL = strawberry.enum_value(
+        "UNREALIZED_PNL", description="Of the open position now."
+    )
+    FEES = strawberry.enum_value("FEES", description="Fees in the window.")
+    VOLUME = strawberry.enum_value("VOLUME", description="Traded notional in the window.")
+    TRADE_COUNT = strawberry.enum_value("TRADE_COUNT", description="Fills in the window.")
+    ROI = strawberry.enum_value("ROI", description="totalPnl / capital. Null sorts last.")
+    REALIZED_ROI = strawberry.enum_value(
+        "REALIZED_ROI", description="netPnl / capital. Null sorts last."
+    )
+    UNREALIZED_ROI = strawberry.enum_value(
+        "UNREALIZED_ROI", description="unrealizedPnl / capital. Null sorts last."
+    )
+    POSITION_SIZE = strawberry.enum_value("POSITION_SIZE", description="Size open now.")
+    POSITION_VALUE = strawberry.enum_value(
+        "POSITION_VALUE", description="Notional open now, + long / - short."
+    )
+    MAX_SIZE_HELD = strawberry.enum_value(
+        "MAX_SIZE_HELD", description="Largest size a position in the window reached."
+    )
+    STILL_HOLDING_RATIO = strawberry.enum_value(
+        "STILL_HOLDING_RATIO", description="positionSize / maxSizeHeld. Null sorts last."
+    )
+    NETFLOW = strawberry.enum_value("NETFLOW", description="Bought - sold in the window.")
+    NETFLOW_USD = strawberry.enum_value(
+        "NETFLOW_USD", description="Notional bought - sold in the window."
+    )

@@ -9,12 +9,15 @@ from decimal import Decimal
 import strawberry
 
 from loaders.trade_filter import TradeFilterSpec
+from resolvers.coin_pnl import FIGURES as COIN_PNL_FIGURES
+from resolvers.coin_pnl import CoinPnlQuery
 from resolvers.context import Context
 from resolvers.errors import BadUserInputError
 from resolvers.leaderboard import RANGE_COLUMNS, LeaderboardQuery
 from resolvers.lookups import find_trader_ids
 from resolvers.positions import PositionQuery
 from schema.enums import (
+    CoinPnlOrderField,
     LeaderboardOrderField,
     OrderDirection,
     PositionOrderField,
@@ -336,3 +339,76 @@ class LeaderboardOrder:
         default=OrderDirection.DESC,
         description="DESC: largest first (for RANK, DESC puts rank 1 last).",
     )
+
+
+@strawberry.input(
+    description="Narrow a coin's PnL board. Ranges are inclusive (Nansen's min/max semantics); "
+    "a null figure matches no bound."
+)
+class CoinPnlFilter:
+    total_pnl: DecimalRange | None = strawberry.field(default=None, description="USD.")
+    realized_pnl: DecimalRange | None = strawberry.field(default=None, description="USD.")
+    net_pnl: DecimalRange | None = strawberry.field(default=None, description="USD.")
+    unrealized_pnl: DecimalRange | None = strawberry.field(default=None, description="USD.")
+    fees: DecimalRange | None = strawberry.field(default=None, description="USD.")
+    volume: DecimalRange | None = strawberry.field(default=None, description="USD.")
+    trade_count: IntRange | None = strawberry.field(default=None, description="Fills.")
+    roi: FloatRange | None = strawberry.field(default=None, description="A fraction.")
+    realized_roi: FloatRange | None = strawberry.field(default=None, description="A fraction.")
+    unrealized_roi: FloatRange | None = strawberry.field(default=None, description="A fraction.")
+    position_size: DecimalRange | None = strawberry.field(
+        default=None, description="Coin units open now."
+    )
+    position_value: DecimalRange | None = strawberry.field(
+        default=None, description="USD open now, + long / - short (0 when flat)."
+    )
+    max_size_held: DecimalRange | None = strawberry.field(default=None, description="Coin units.")
+    still_holding_ratio: FloatRange | None = strawberry.field(default=None, description="0-1.")
+    netflow: DecimalRange | None = strawberry.field(default=None, description="Coin units.")
+    netflow_usd: DecimalRange | None = strawberry.field(default=None, description="USD.")
+    traders: list[str] | None = strawberry.field(
+        default=None, description="Only these traders: addresses or public ids, at most 100."
+    )
+    labels: list[str] | None = strawberry.field(
+        default=None,
+        description="Only traders with one of these labels (their own or a derived one).",
+    )
+    exclude_labels: list[str] | None = strawberry.field(
+        default=None, description="No trader with one of these labels."
+    )
+
+    async def apply(self, context: Context, query: CoinPnlQuery) -> CoinPnlQuery:
+        """``query`` narrowed by this filter."""
+        ranges: list[tuple[str, object, object]] = []
+        for name in COIN_PNL_FIGURES:
+            bounds = getattr(self, name)
+            if bounds is None or (bounds.min is None and bounds.max is None):
+                continue
+            if isinstance(bounds, DecimalRange):
+                low, high = amount_range(bounds, f"filter.{_camel(name)}")
+            else:
+                low, high = bounds.min, bounds.max
+            ranges.append((name, low, high))
+        trader_ids = None
+        if self.traders is not None:
+            trader_ids = await find_trader_ids(context, self.traders)
+        return replace(
+            query,
+            ranges=tuple(ranges),
+            trader_ids=trader_ids,
+            labels=_list(self.labels, "filter.labels"),
+            excluded_labels=_list(self.exclude_labels, "filter.excludeLabels"),
+        )
+
+
+@strawberry.input(description="How to order a coin's PnL board.")
+class CoinPnlOrder:
+    field: CoinPnlOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.DESC, description="Largest first unless ASC."
+    )
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(part.capitalize() for part in rest)

@@ -111,35 +111,48 @@ async def test_screener_lists_every_coin_with_its_open_book(
 
 
 COIN_BOARD = """
-query CoinBoard($coin: String!) {
-  coinPnlLeaderboard(coin: $coin, timeframe: ALL_TIME, first: 100) {
-    rank trader { publicId } realizedPnl fees netPnl unrealizedPnl totalPnl volume tradeCount
+query CoinBoard($coin: String!, $after: String) {
+  coinPnlLeaderboard(coin: $coin, timeframe: ALL_TIME, first: 25, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    nodes { rank trader { publicId } realizedPnl fees netPnl unrealizedPnl totalPnl volume
+            tradeCount }
   }
 }
 """
 
 
-async def test_coin_pnl_leaderboard_ranks_total_pnl(
+async def test_coin_pnl_leaderboard_ranks_total_pnl_across_pages(
     seeded_pool: AsyncConnectionPool, seeded_url: str
 ) -> None:
+    # given the seeded market's busiest coin
     with psycopg.connect(seeded_url) as connection:
         top = connection.execute(
-            "SELECT coin, sum(coalesce(realized_pnl, 0) - coalesce(fee, 0)), count(*) "
-            "FROM trade GROUP BY coin ORDER BY count(*) DESC LIMIT 1"
+            "SELECT coin, sum(coalesce(realized_pnl, 0) - coalesce(fee, 0)), count(*), "
+            "count(DISTINCT trader_id) FROM trade GROUP BY coin ORDER BY count(*) DESC LIMIT 1"
         ).fetchone()
     assert top is not None
-    entries = (await data_of(seeded_pool, COIN_BOARD, {"coin": top[0].lower()}))[
-        "coinPnlLeaderboard"
-    ]
+    # when its whole board is read, a page of 25 at a time
+    entries: list[dict[str, Any]] = []
+    after = None
+    while True:
+        variables = {"coin": top[0].lower(), "after": after}
+        board = (await data_of(seeded_pool, COIN_BOARD, variables))["coinPnlLeaderboard"]
+        entries += board["nodes"]
+        if not board["pageInfo"]["hasNextPage"]:
+            break
+        after = board["pageInfo"]["endCursor"]
+    # then the pages follow each other by total PnL, ranks 1..n without a gap
+    assert len(entries) > 50
     assert [e["rank"] for e in entries] == list(range(1, len(entries) + 1))
+    assert board["totalCount"] == len(entries) >= top[3]
     totals = [Decimal(e["totalPnl"]) for e in entries]
     assert totals == sorted(totals, reverse=True)
     for entry in entries:
         assert Decimal(entry["netPnl"]) == Decimal(entry["realizedPnl"]) - Decimal(entry["fees"])
         assert Decimal(entry["totalPnl"]) == exact(entry["netPnl"], entry["unrealizedPnl"])
-    if len(entries) < 100:
-        assert exact(*(e["netPnl"] for e in entries)) == top[1]
-        assert sum(e["tradeCount"] for e in entries) == top[2]
+    # and they add up to the coin's fills
+    assert exact(*(e["netPnl"] for e in entries)) == top[1]
+    assert sum(e["tradeCount"] for e in entries) == top[2]
 
 
 POSITIONS_SUMMARY = """

@@ -56,6 +56,26 @@ FOREIGN_CURSOR = base64.urlsafe_b64encode(json.dumps(["trades", "x", 1]).encode(
             "bounds must be finite",
         ),
         (
+            '{ coinPnlLeaderboard(coin: "BTC", filter: {totalPnl: {min: 5, max: 1}}) '
+            "{ totalCount } }",
+            "`filter.totalPnl`: min (5) is greater than max (1)",
+        ),
+        (
+            '{ coinPnlLeaderboard(coin: "BTC", filter: {roi: {min: 2, max: 1}}) { totalCount } }',
+            "`filter.roi`: min (2.0) is greater than max (1.0)",
+        ),
+        (
+            '{ coinPnlLeaderboard(coin: "BTC", filter: {netflowUsd: {max: "NaN"}}) '
+            "{ totalCount } }",
+            "bounds must be finite",
+        ),
+        ('{ coinPnlLeaderboard(coin: "BTC", after: "e30") { totalCount } }', "malformed cursor"),
+        (
+            '{ coinPnlLeaderboard(coin: "BTC", orderBy: {field: PNL}) { totalCount } }',
+            "CoinPnlOrderField",
+        ),
+        ('{ coinPnlLeaderboard(coin: "BTC", first: 0) { totalCount } }', "between 1 and 100"),
+        (
             '{ trades(filter: {since: "2026-01-02T00:00:00Z", until: "2026-01-01T00:00:00Z"}) '
             "{ totalCount } }",
             "must be before",
@@ -118,9 +138,17 @@ async def test_hostile_strings_are_data_not_sql(seeded_pool: AsyncConnectionPool
         """query($a: String!, $c: [String!]) {
           trader(address: $a) { publicId }
           trades(filter: {coins: $c}) { totalCount }
+          coinPnlLeaderboard(coin: "BTC", filter: {labels: $c, traders: [$a]}) { totalCount }
+          byLabel: coinPnlLeaderboard(coin: "BTC'--", filter: {excludeLabels: $c}) {
+            totalCount }
         }""",
         {"a": "0x' OR '1'='1", "c": ["BTC'; DROP TABLE trade; --"]},
     )
-    assert data == {"trader": None, "trades": {"totalCount": 0}}
+    assert data == {
+        "trader": None,
+        "trades": {"totalCount": 0},
+        "coinPnlLeaderboard": {"totalCount": 0},
+        "byLabel": {"totalCount": 0},
+    }
     still_there = await data_of(seeded_pool, "{ trades(first: 1) { totalCount } }")
     assert still_there["trades"]["totalCount"] > 0
