@@ -34,7 +34,7 @@ from db.rows import TraderRow, select_list
 from resolvers.context import Context
 from resolvers.cursors import check_page_size, decode_cursor, encode_cursor
 from resolvers.keyset import Page
-from resolvers.ranges import RangeCondition, combine
+from resolvers.ranges import RangeCondition, camel_case, combine
 
 #: Every figure: its column in ``figures`` and its value type. Each can order the board and
 #: carries an inclusive range filter (camelCase name in the API).
@@ -168,7 +168,7 @@ class CoinPnlQuery:
         for name, minimum, maximum in self.ranges:
             column = sql.SQL("f.{}").format(sql.Identifier(name))
             parts.append(
-                RangeCondition(column, f"filter.{_camel(name)}", minimum, maximum).conditions()
+                RangeCondition(column, f"filter.{camel_case(name)}", minimum, maximum).conditions()
             )
         if self.trader_ids is not None:
             parts.append(([sql.SQL("f.trader_id = ANY(%s)")], [list(self.trader_ids)]))
@@ -191,11 +191,6 @@ _LABELLED = (
     "AND l.label = ANY(%s)) OR EXISTS (SELECT 1 FROM trader AS lt WHERE lt.id = f.trader_id "
     "AND lt.label = ANY(%s)))"
 )
-
-
-def _camel(snake: str) -> str:
-    head, *rest = snake.split("_")
-    return head + "".join(part.capitalize() for part in rest)
 
 
 async def coin_pnl_page(context: Context, query: CoinPnlQuery) -> tuple[Page[CoinPnlRow], int]:

@@ -18,7 +18,7 @@ from db.timeframes import ACTIVE_RECENCY
 from resolvers.context import Context
 from resolvers.cursors import check_page_size
 from resolvers.keyset import Ordering, Page
-from resolvers.ranges import RangeCondition, combine
+from resolvers.ranges import RangeCondition, camel_case, combine
 
 
 def tier_condition(tier: str) -> tuple[list[sql.Composable], list[Any]] | None:
@@ -78,11 +78,6 @@ STATISTICS: dict[str, tuple[type, bool]] = {
 _NULL_SORTS_AS: dict[type, str] = {float: "-1e300", Decimal: "-1e30"}
 
 
-def _camel(snake: str) -> str:
-    head, *rest = snake.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
 def _order_expression(column: str, value_type: type, nullable: bool) -> sql.Composable:
     if not nullable:
         return sql.SQL("s.{}").format(sql.Identifier(column))
@@ -111,7 +106,7 @@ TRADER_RANGE_COLUMNS: dict[str, sql.Composable] = {"accountValue": sql.SQL("t.ac
 
 #: Statistics with range filters: the filter argument name (camelCase) and its SQL column.
 RANGE_COLUMNS: dict[str, sql.Composable] = {
-    **{_camel(column): sql.SQL("s.{}").format(sql.Identifier(column)) for column in STATISTICS},
+    **{camel_case(column): sql.SQL("s.{}").format(sql.Identifier(column)) for column in STATISTICS},
     **TRADER_RANGE_COLUMNS,
 }
 

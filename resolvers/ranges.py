@@ -36,6 +36,12 @@ class RangeCondition:
         return conditions, params
 
 
+def camel_case(snake: str) -> str:
+    """``realized_pnl`` as the API names it: ``realizedPnl``."""
+    head, *rest = snake.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
 def combine(
     parts: list[tuple[list[sql.Composable], list[Any]]],
 ) -> tuple[sql.Composable, list[Any]]:

@@ -30,7 +30,6 @@ from resolvers.analytics import (
     consistent_traders,
     liquidation_stats,
     market_overview,
-    market_screener,
     new_entrants,
     period_boards,
     period_key,
@@ -47,6 +46,7 @@ from resolvers.leaderboard import (
 )
 from resolvers.lookups import find_trader, find_trader_ids
 from resolvers.positions import PositionQuery
+from resolvers.screener import ScreenerQuery, ScreenerRow, market_screener
 from resolvers.trades import trades_count, trades_page
 from schema.connection import After, Connection, PageSize, to_connection
 from schema.enums import (
@@ -54,6 +54,7 @@ from schema.enums import (
     LeaderboardTier,
     OrderDirection,
     PeriodType,
+    ScreenerOrderField,
     Side,
     Timeframe,
 )
@@ -63,6 +64,7 @@ from schema.inputs import (
     DecimalRange,
     LeaderboardFilter,
     LeaderboardOrder,
+    ScreenerFilter,
     amount_range,
 )
 from schema.types.coin_pnl import CoinPnlConnection, coin_pnl_connection
@@ -185,31 +187,91 @@ class MarketOverview:
     )
 
 
-@strawberry.enum(description="What the market screener can be ordered by.")
-class ScreenerOrderField(Enum):
-    VOLUME = strawberry.enum_value("VOLUME", description="Traded notional in the window.")
-    TRADER_COUNT = strawberry.enum_value("TRADER_COUNT", description="Distinct traders.")
-    OPEN_INTEREST = strawberry.enum_value("OPEN_INTEREST", description="Venue open interest.")
-    NET_FLOW = strawberry.enum_value("NET_FLOW", description="Buy - sell notional.")
-    SMART_MONEY_NET_FLOW = strawberry.enum_value(
-        "SMART_MONEY_NET_FLOW", description="Buy - sell notional of SMART_MONEY traders."
-    )
-    FUNDING_RATE = strawberry.enum_value("FUNDING_RATE", description="Current funding rate.")
-
-
-@strawberry.type(description="One coin in the screener (Nansen's perp screener).")
+@strawberry.type(
+    description="One coin in the screener (Nansen's perp screener, both its default and its "
+    "smart-money figures)."
+)
 class ScreenerEntry:
     activity: CoinActivity = strawberry.field(description="The coin's activity in the window.")
     mark_price: Decimal | None = strawberry.field(description="Latest mark price, USD.")
+    previous_price: Decimal | None = strawberry.field(
+        description="Price of the window's first fill, USD; null without one."
+    )
+    price_change: float | None = strawberry.field(
+        description="markPrice / previousPrice - 1, a fraction; null when either is unknown."
+    )
     funding_rate: float | None = strawberry.field(description="Current funding rate per hour.")
-    open_interest: Decimal | None = strawberry.field(description="Venue open interest.")
+    open_interest: Decimal | None = strawberry.field(description="Venue open interest, coins.")
+    open_interest_usd: Decimal | None = strawberry.field(
+        description="openInterest x markPrice, USD."
+    )
     long_accounts: int = strawberry.field(description="Traders with a long open now.")
     short_accounts: int = strawberry.field(description="Traders with a short open now.")
     long_notional: Decimal = strawberry.field(description="Notional of open longs, USD.")
     short_notional: Decimal = strawberry.field(description="Notional of open shorts, USD.")
-    smart_money_net_flow: Decimal = strawberry.field(
-        description="Buy - sell notional of SMART_MONEY-labelled traders in the window, USD."
+    smart_money_volume: Decimal = strawberry.field(
+        description="Notional SMART_MONEY-labelled traders traded in the window, USD."
     )
+    smart_money_buy_volume: Decimal = strawberry.field(description="Of it, bought, USD.")
+    smart_money_sell_volume: Decimal = strawberry.field(description="Of it, sold, USD.")
+    smart_money_net_flow: Decimal = strawberry.field(
+        description="Buy - sell notional of SMART_MONEY-labelled traders in the window, USD "
+        "(Nansen's net position change)."
+    )
+    smart_money_traders: int = strawberry.field(
+        description="SMART_MONEY-labelled traders who traded the coin in the window."
+    )
+    smart_money_long_accounts: int = strawberry.field(
+        description="SMART_MONEY traders with a long open now."
+    )
+    smart_money_short_accounts: int = strawberry.field(
+        description="SMART_MONEY traders with a short open now."
+    )
+    smart_money_long_notional: Decimal = strawberry.field(
+        description="Notional of SMART_MONEY traders' open longs, USD."
+    )
+    smart_money_short_notional: Decimal = strawberry.field(
+        description="Notional of SMART_MONEY traders' open shorts, USD."
+    )
+
+    @classmethod
+    def from_row(cls, row: ScreenerRow) -> ScreenerEntry:
+        figures = CoinFigures(
+            row.coin,
+            row.volume,
+            row.buy_volume,
+            row.sell_volume,
+            row.long_volume,
+            row.short_volume,
+            row.trade_count,
+            row.trader_count,
+            row.realized_pnl,
+            row.fees,
+            row.net_pnl,
+            row.liquidation_count,
+        )
+        return cls(
+            activity=CoinActivity.from_figures(figures, row.board_volume),
+            mark_price=row.mark_price,
+            previous_price=row.previous_price,
+            price_change=row.price_change,
+            funding_rate=row.funding_rate,
+            open_interest=row.open_interest,
+            open_interest_usd=row.open_interest_usd,
+            long_accounts=row.long_accounts,
+            short_accounts=row.short_accounts,
+            long_notional=row.long_notional,
+            short_notional=row.short_notional,
+            smart_money_volume=row.smart_money_volume,
+            smart_money_buy_volume=row.smart_money_buy_volume,
+            smart_money_sell_volume=row.smart_money_sell_volume,
+            smart_money_net_flow=row.smart_money_net_flow,
+            smart_money_traders=row.smart_money_traders,
+            smart_money_long_accounts=row.smart_money_long_accounts,
+            smart_money_short_accounts=row.smart_money_short_accounts,
+            smart_money_long_notional=row.smart_money_long_notional,
+            smart_money_short_notional=row.smart_money_short_notional,
+        )
 
 
 @strawberry.type(description="A trader's open exposure.")
@@ -471,6 +533,9 @@ class AnalyticsQuery:
         timeframe: Annotated[Timeframe, strawberry.argument(description="The window.")] = (
             Timeframe.DAY
         ),
+        filter: Annotated[
+            ScreenerFilter | None, strawberry.argument(description="Narrow the coins.")
+        ] = None,
         order_by: Annotated[
             ScreenerOrderField, strawberry.argument(description="What to sort by.")
         ] = ScreenerOrderField.VOLUME,
@@ -479,28 +544,16 @@ class AnalyticsQuery:
         ] = OrderDirection.DESC,
     ) -> list[ScreenerEntry]:
         updated = await leaderboard_updated_at(info.context, timeframe.name)
-        rows = await market_screener(
-            info.context,
-            timeframe.name,
-            window_start(timeframe.name, updated),
-            order_by.name,
-            direction is OrderDirection.DESC,
+        query = ScreenerQuery(
+            board=timeframe.name,
+            since=window_start(timeframe.name, updated),
+            order_field=order_by.name.lower(),
+            descending=direction is OrderDirection.DESC,
         )
-        total = sum((row.figures.volume for row in rows), Decimal(0))
-        return [
-            ScreenerEntry(
-                activity=CoinActivity.from_figures(row.figures, total),
-                mark_price=row.mark_price,
-                funding_rate=row.funding_rate,
-                open_interest=row.open_interest,
-                long_accounts=row.long_accounts,
-                short_accounts=row.short_accounts,
-                long_notional=row.long_notional,
-                short_notional=row.short_notional,
-                smart_money_net_flow=row.smart_money_net_flow,
-            )
-            for row in rows
-        ]
+        if filter is not None:
+            query = filter.apply(query)
+        rows = await market_screener(info.context, query)
+        return [ScreenerEntry.from_row(row) for row in rows]
 
     @strawberry.field(
         description="Traders of one coin over a window (Nansen's per-coin PnL leaderboard): "

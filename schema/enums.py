@@ -243,3 +243,67 @@ class CoinPnlOrderField(Enum):
     NETFLOW_USD = strawberry.enum_value(
         "NETFLOW_USD", description="Notional bought - sold in the window."
     )
+
+
+@strawberry.enum(description="What the market screener can be ordered by (Nansen's sort fields).")
+class ScreenerOrderField(Enum):
+    COIN = strawberry.enum_value("COIN", description="The coin's name.")
+    VOLUME = strawberry.enum_value("VOLUME", description="Traded notional in the window.")
+    BUY_VOLUME = strawberry.enum_value("BUY_VOLUME", description="Notional bought in the window.")
+    SELL_VOLUME = strawberry.enum_value("SELL_VOLUME", description="Notional sold in the window.")
+    NET_FLOW = strawberry.enum_value("NET_FLOW", description="Buy - sell notional in the window.")
+    TRADE_COUNT = strawberry.enum_value("TRADE_COUNT", description="Fills in the window.")
+    TRADER_COUNT = strawberry.enum_value(
+        "TRADER_COUNT", description="Distinct traders in the window."
+    )
+    NET_PNL = strawberry.enum_value(
+        "NET_PNL", description="Traders' realized PnL - fees in the window."
+    )
+    LIQUIDATION_COUNT = strawberry.enum_value(
+        "LIQUIDATION_COUNT", description="Liquidation fills in the window."
+    )
+    MARK_PRICE = strawberry.enum_value("MARK_PRICE", description="Latest mark price.")
+    PREVIOUS_PRICE = strawberry.enum_value(
+        "PREVIOUS_PRICE", description="Price of the window's first fill."
+    )
+    PRICE_CHANGE = strawberry.enum_value(
+        "PRICE_CHANGE", description="markPrice / previousPrice - 1."
+    )
+    FUNDING_RATE = strawberry.enum_value("FUNDING_RATE", description="Current funding rate.")
+    OPEN_INTEREST = strawberry.enum_value(
+        "OPEN_INTEREST", description="Venue open interest, coins."
+    )
+    OPEN_INTEREST_USD = strawberry.enum_value(
+        "OPEN_INTEREST_USD", description="Open interest x mark, USD."
+    )
+    LONG_ACCOUNTS = strawberry.enum_value("LONG_ACCOUNTS", description="Traders long now.")
+    SHORT_ACCOUNTS = strawberry.enum_value("SHORT_ACCOUNTS", description="Traders short now.")
+    LONG_NOTIONAL = strawberry.enum_value("LONG_NOTIONAL", description="Notional of open longs.")
+    SHORT_NOTIONAL = strawberry.enum_value("SHORT_NOTIONAL", description="Notional of open shorts.")
+    SMART_MONEY_VOLUME = strawberry.enum_value(
+        "SMART_MONEY_VOLUME", description="SMART_MONEY notional in the window."
+    )
+    SMART_MONEY_BUY_VOLUME = strawberry.enum_value(
+        "SMART_MONEY_BUY_VOLUME", description="SMART_MONEY notional bought."
+    )
+    SMART_MONEY_SELL_VOLUME = strawberry.enum_value(
+        "SMART_MONEY_SELL_VOLUME", description="SMART_MONEY notional sold."
+    )
+    SMART_MONEY_NET_FLOW = strawberry.enum_value(
+        "SMART_MONEY_NET_FLOW", description="SMART_MONEY buy - sell notional."
+    )
+    SMART_MONEY_TRADERS = strawberry.enum_value(
+        "SMART_MONEY_TRADERS", description="SMART_MONEY traders in the window."
+    )
+    SMART_MONEY_LONG_ACCOUNTS = strawberry.enum_value(
+        "SMART_MONEY_LONG_ACCOUNTS", description="SMART_MONEY traders long now."
+    )
+    SMART_MONEY_SHORT_ACCOUNTS = strawberry.enum_value(
+        "SMART_MONEY_SHORT_ACCOUNTS", description="SMART_MONEY traders short now."
+    )
+    SMART_MONEY_LONG_NOTIONAL = strawberry.enum_value(
+        "SMART_MONEY_LONG_NOTIONAL", description="Notional of SMART_MONEY open longs."
+    )
+    SMART_MONEY_SHORT_NOTIONAL = strawberry.enum_value(
+        "SMART_MONEY_SHORT_NOTIONAL", description="Notional of SMART_MONEY open shorts."
+    )

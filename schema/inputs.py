@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +17,9 @@ from resolvers.errors import BadUserInputError
 from resolvers.leaderboard import RANGE_COLUMNS, LeaderboardQuery
 from resolvers.lookups import find_trader_ids
 from resolvers.positions import PositionQuery
+from resolvers.ranges import camel_case
+from resolvers.screener import FIGURES as SCREENER_FIGURES
+from resolvers.screener import ScreenerQuery
 from schema.enums import (
     CoinPnlOrderField,
     LeaderboardOrderField,
@@ -379,22 +383,12 @@ class CoinPnlFilter:
 
     async def apply(self, context: Context, query: CoinPnlQuery) -> CoinPnlQuery:
         """``query`` narrowed by this filter."""
-        ranges: list[tuple[str, object, object]] = []
-        for name in COIN_PNL_FIGURES:
-            bounds = getattr(self, name)
-            if bounds is None or (bounds.min is None and bounds.max is None):
-                continue
-            if isinstance(bounds, DecimalRange):
-                low, high = amount_range(bounds, f"filter.{_camel(name)}")
-            else:
-                low, high = bounds.min, bounds.max
-            ranges.append((name, low, high))
         trader_ids = None
         if self.traders is not None:
             trader_ids = await find_trader_ids(context, self.traders)
         return replace(
             query,
-            ranges=tuple(ranges),
+            ranges=_ranges(self, COIN_PNL_FIGURES),
             trader_ids=trader_ids,
             labels=_list(self.labels, "filter.labels"),
             excluded_labels=_list(self.exclude_labels, "filter.excludeLabels"),
@@ -409,6 +403,117 @@ class CoinPnlOrder:
     )
 
 
-def _camel(snake: str) -> str:
-    head, *rest = snake.split("_")
-    return head + "".join(part.capitalize() for part in rest)
+def _ranges(filter: object, figures: Iterable[str]) -> tuple[tuple[str, object, object], ...]:
+    """(figure, min, max) for each of ``figures`` ``filter`` bounds; amounts must be finite."""
+    ranges: list[tuple[str, object, object]] = []
+    for name in figures:
+        bounds = getattr(filter, name)
+        if bounds is None or (bounds.min is None and bounds.max is None):
+            continue
+        if isinstance(bounds, DecimalRange):
+            low, high = amount_range(bounds, f"filter.{camel_case(name)}")
+        else:
+            low, high = bounds.min, bounds.max
+        ranges.append((name, low, high))
+    return tuple(ranges)
+
+
+@strawberry.input(
+    description="Narrow the screener's coins. Ranges are inclusive (Nansen's min/max "
+    "semantics); a null figure matches no bound."
+)
+class ScreenerFilter:
+    volume: DecimalRange | None = strawberry.field(
+        default=None, description="Traded notional in the window."
+    )
+    buy_volume: DecimalRange | None = strawberry.field(
+        default=None, description="Notional bought in the window."
+    )
+    sell_volume: DecimalRange | None = strawberry.field(
+        default=None, description="Notional sold in the window."
+    )
+    net_flow: DecimalRange | None = strawberry.field(
+        default=None, description="Buy - sell notional in the window."
+    )
+    trade_count: IntRange | None = strawberry.field(
+        default=None, description="Fills in the window."
+    )
+    trader_count: IntRange | None = strawberry.field(
+        default=None, description="Distinct traders in the window."
+    )
+    net_pnl: DecimalRange | None = strawberry.field(
+        default=None, description="Traders' realized PnL - fees in the window."
+    )
+    liquidation_count: IntRange | None = strawberry.field(
+        default=None, description="Liquidation fills in the window."
+    )
+    mark_price: DecimalRange | None = strawberry.field(
+        default=None, description="Latest mark price."
+    )
+    previous_price: DecimalRange | None = strawberry.field(
+        default=None, description="Price of the window's first fill."
+    )
+    price_change: FloatRange | None = strawberry.field(
+        default=None, description="markPrice / previousPrice - 1."
+    )
+    funding_rate: FloatRange | None = strawberry.field(
+        default=None, description="Current funding rate."
+    )
+    open_interest: DecimalRange | None = strawberry.field(
+        default=None, description="Venue open interest, coins."
+    )
+    open_interest_usd: DecimalRange | None = strawberry.field(
+        default=None, description="Open interest x mark, USD."
+    )
+    long_accounts: IntRange | None = strawberry.field(default=None, description="Traders long now.")
+    short_accounts: IntRange | None = strawberry.field(
+        default=None, description="Traders short now."
+    )
+    long_notional: DecimalRange | None = strawberry.field(
+        default=None, description="Notional of open longs."
+    )
+    short_notional: DecimalRange | None = strawberry.field(
+        default=None, description="Notional of open shorts."
+    )
+    smart_money_volume: DecimalRange | None = strawberry.field(
+        default=None, description="SMART_MONEY notional in the window."
+    )
+    smart_money_buy_volume: DecimalRange | None = strawberry.field(
+        default=None, description="SMART_MONEY notional bought."
+    )
+    smart_money_sell_volume: DecimalRange | None = strawberry.field(
+        default=None, description="SMART_MONEY notional sold."
+    )
+    smart_money_net_flow: DecimalRange | None = strawberry.field(
+        default=None, description="SMART_MONEY buy - sell notional."
+    )
+    smart_money_traders: IntRange | None = strawberry.field(
+        default=None, description="SMART_MONEY traders in the window."
+    )
+    smart_money_long_accounts: IntRange | None = strawberry.field(
+        default=None, description="SMART_MONEY traders long now."
+    )
+    smart_money_short_accounts: IntRange | None = strawberry.field(
+        default=None, description="SMART_MONEY traders short now."
+    )
+    smart_money_long_notional: DecimalRange | None = strawberry.field(
+        default=None, description="Notional of SMART_MONEY open longs."
+    )
+    smart_money_short_notional: DecimalRange | None = strawberry.field(
+        default=None, description="Notional of SMART_MONEY open shorts."
+    )
+    coins: list[str] | None = strawberry.field(
+        default=None, description="Only these coins, at most 100."
+    )
+    only_smart_money: bool = strawberry.field(
+        default=False, description="Only coins SMART_MONEY traders traded in the window."
+    )
+
+    def apply(self, query: ScreenerQuery) -> ScreenerQuery:
+        """``query`` narrowed by this filter."""
+        return replace(
+            query,
+            ranges=_ranges(self, SCREENER_FIGURES),
+            coins=coins_argument(self.coins, "filter.coins"),
+            only_smart_money=self.only_smart_money,
+        )

@@ -484,6 +484,105 @@ async def test_consistent_traders_on_the_windows_asked(seeded_pool: AsyncConnect
     assert "at least one board" in errors[0]["message"]
 
 
+SMART_SCREENER = """
+query($filter: ScreenerFilter, $order: ScreenerOrderField!, $direction: OrderDirection!) {
+  marketScreener(timeframe: WEEK, filter: $filter, orderBy: $order, direction: $direction) {
+    activity { coin volume volumeShare } markPrice previousPrice priceChange openInterest
+    openInterestUsd smartMoneyVolume smartMoneyBuyVolume smartMoneySellVolume
+    smartMoneyNetFlow smartMoneyTraders smartMoneyLongAccounts smartMoneyShortAccounts
+    smartMoneyLongNotional smartMoneyShortNotional
+  }
+}"""
+
+
+async def test_screener_smart_money_figures_filters_and_orders(
+    seeded_pool: AsyncConnectionPool, seeded_url: str
+) -> None:
+    # given the seeded market's WEEK board and its SMART_MONEY traders
+    async def screen(**variables: object) -> list[dict[str, Any]]:
+        variables = {"order": "VOLUME", "direction": "DESC", **variables}
+        found: list[dict[str, Any]] = (await data_of(seeded_pool, SMART_SCREENER, variables))[
+            "marketScreener"
+        ]
+        return found
+
+    everything = await screen()
+    with psycopg.connect(seeded_url) as connection:
+        since = connection.execute(
+            "SELECT computed_at - interval '7 days' FROM leaderboard_state WHERE timeframe = 'WEEK'"
+        ).fetchone()
+        assert since is not None
+        flows = {
+            row[0]: row[1:]
+            for row in connection.execute(
+                "SELECT t.coin, sum(t.notional), "
+                "coalesce(sum(t.notional) FILTER (WHERE t.direction = 'BUY'), 0), "
+                "coalesce(sum(t.notional) FILTER (WHERE t.direction = 'SELL'), 0), "
+                "count(DISTINCT t.trader_id) FROM trade AS t JOIN trader_label AS l "
+                "ON l.trader_id = t.trader_id AND l.label = 'SMART_MONEY' "
+                "WHERE t.timestamp > %s GROUP BY t.coin",
+                since,
+            )
+        }
+        books = {
+            row[0]: row[1:]
+            for row in connection.execute(
+                "SELECT p.coin, count(*) FILTER (WHERE p.side = 'LONG'), "
+                "count(*) FILTER (WHERE p.side = 'SHORT'), "
+                "coalesce(sum(p.notional) FILTER (WHERE p.side = 'LONG'), 0), "
+                "coalesce(sum(p.notional) FILTER (WHERE p.side = 'SHORT'), 0) "
+                "FROM position AS p JOIN trader_label AS l ON l.trader_id = p.trader_id "
+                "AND l.label = 'SMART_MONEY' WHERE p.closed_at IS NULL GROUP BY p.coin"
+            )
+        }
+        first_prices: dict[str, Decimal] = dict(
+            connection.execute(
+                "SELECT DISTINCT ON (coin) coin, price FROM trade WHERE timestamp > %s "
+                "ORDER BY coin, timestamp, id",
+                since,
+            ).fetchall()
+        )
+    # then each coin's smart-money figures are those of its labelled traders
+    assert flows
+    assert sum(float(e["activity"]["volumeShare"]) for e in everything) == pytest.approx(1.0)
+    for entry in everything:
+        coin = entry["activity"]["coin"]
+        volume, bought, sold, traders = flows.get(coin, (0, 0, 0, 0))
+        assert Decimal(entry["smartMoneyVolume"]) == volume
+        assert (Decimal(entry["smartMoneyBuyVolume"]), Decimal(entry["smartMoneySellVolume"])) == (
+            bought,
+            sold,
+        )
+        assert Decimal(entry["smartMoneyNetFlow"]) == bought - sold
+        assert entry["smartMoneyTraders"] == traders
+        longs, shorts, long_notional, short_notional = books.get(coin, (0, 0, 0, 0))
+        assert (entry["smartMoneyLongAccounts"], entry["smartMoneyShortAccounts"]) == (
+            longs,
+            shorts,
+        )
+        assert Decimal(entry["smartMoneyLongNotional"]) == long_notional
+        assert Decimal(entry["smartMoneyShortNotional"]) == short_notional
+        assert Decimal(entry["previousPrice"]) == first_prices[coin]
+        mark, previous = Decimal(entry["markPrice"]), Decimal(entry["previousPrice"])
+        assert entry["priceChange"] == pytest.approx(float(mark / previous - 1))
+        if entry["openInterest"] is None:  # the simulator's markets report none
+            assert entry["openInterestUsd"] is None
+        else:
+            assert Decimal(entry["openInterestUsd"]) == Decimal(entry["openInterest"]) * mark
+    # and filters keep the coins in range, orders order them
+    threshold = sorted(Decimal(e["smartMoneyVolume"]) for e in everything)[len(everything) // 2]
+    busy = await screen(filter={"smartMoneyVolume": {"min": str(threshold)}})
+    assert {e["activity"]["coin"] for e in busy} == {
+        e["activity"]["coin"] for e in everything if Decimal(e["smartMoneyVolume"]) >= threshold
+    }
+    by_coin = await screen(order="COIN", direction="ASC", filter={"coins": ["eth", "BTC"]})
+    assert [e["activity"]["coin"] for e in by_coin] == ["BTC", "ETH"]
+    smart_only = await screen(filter={"onlySmartMoney": True})
+    assert {e["activity"]["coin"] for e in smart_only} == set(flows)
+    changes = [e["priceChange"] for e in await screen(order="PRICE_CHANGE")]
+    assert changes == sorted(changes, reverse=True)
+
+
 CHART = """
 query Chart($coin: String!) {
   chartPositions(coin: $coin, timeframe: WEEK, maxRank: 150) {

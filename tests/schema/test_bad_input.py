@@ -76,6 +76,15 @@ FOREIGN_CURSOR = base64.urlsafe_b64encode(json.dumps(["trades", "x", 1]).encode(
         ),
         ('{ coinPnlLeaderboard(coin: "BTC", first: 0) { totalCount } }', "between 1 and 100"),
         (
+            "{ marketScreener(filter: {smartMoneyVolume: {min: 9, max: 1}}) { markPrice } }",
+            "`filter.smartMoneyVolume`: min (9) is greater than max (1)",
+        ),
+        (
+            "{ marketScreener(filter: {fundingRate: {min: 1, max: 0}}) { markPrice } }",
+            "`filter.fundingRate`: min (1.0) is greater than max (0.0)",
+        ),
+        ("{ marketScreener(orderBy: SIZE) { markPrice } }", "ScreenerOrderField"),
+        (
             '{ trades(filter: {since: "2026-01-02T00:00:00Z", until: "2026-01-01T00:00:00Z"}) '
             "{ totalCount } }",
             "must be before",
