@@ -34,7 +34,7 @@ from db.rows import TraderRow, select_list
 from resolvers.context import Context
 from resolvers.cursors import check_page_size, decode_cursor, encode_cursor
 from resolvers.keyset import Page
-from resolvers.ranges import RangeCondition, camel_case, combine
+from resolvers.ranges import combine, figure_order, figure_ranges
 
 #: Every figure: its column in ``figures`` and its value type. Each can order the board and
 #: carries an inclusive range filter (camelCase name in the API).
@@ -164,12 +164,7 @@ class CoinPnlQuery:
         return f"coinPnl:{self.coin}:{self.order_field}:{self.descending}"
 
     def where(self) -> tuple[sql.Composable, list[Any]]:
-        parts: list[tuple[list[sql.Composable], list[Any]]] = []
-        for name, minimum, maximum in self.ranges:
-            column = sql.SQL("f.{}").format(sql.Identifier(name))
-            parts.append(
-                RangeCondition(column, f"filter.{camel_case(name)}", minimum, maximum).conditions()
-            )
+        parts = figure_ranges(self.ranges)
         if self.trader_ids is not None:
             parts.append(([sql.SQL("f.trader_id = ANY(%s)")], [list(self.trader_ids)]))
         if self.labels is not None:
@@ -180,10 +175,7 @@ class CoinPnlQuery:
         return combine(parts)
 
     def order(self) -> sql.Composable:
-        direction = "DESC" if self.descending else "ASC"
-        return sql.SQL("f.{} {} NULLS LAST").format(
-            sql.Identifier(self.order_field), sql.SQL(direction)
-        )
+        return figure_order(self.order_field, self.descending)
 
 
 _LABELLED = (

@@ -42,6 +42,26 @@ def camel_case(snake: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+def figure_ranges(
+    ranges: tuple[tuple[str, Any, Any], ...],
+) -> list[tuple[list[sql.Composable], list[Any]]]:
+    """The conditions of (column, min, max) ranges on the rows ``f`` of a computed view, each
+    named ``filter.<camelCase>`` in its error."""
+    return [
+        RangeCondition(
+            sql.SQL("f.{}").format(sql.Identifier(name)), f"filter.{camel_case(name)}", low, high
+        ).conditions()
+        for name, low, high in ranges
+    ]
+
+
+def figure_order(column: str, descending: bool) -> sql.Composable:
+    """Order the rows ``f`` of a computed view by ``column``, nulls last either way."""
+    return sql.SQL("f.{} {} NULLS LAST").format(
+        sql.Identifier(column), sql.SQL("DESC" if descending else "ASC")
+    )
+
+
 def combine(
     parts: list[tuple[list[sql.Composable], list[Any]]],
 ) -> tuple[sql.Composable, list[Any]]:

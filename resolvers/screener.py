@@ -16,8 +16,9 @@ from typing import Any
 from psycopg import sql
 
 from db.query import fetch_rows
+from resolvers.analytics import CoinFigures
 from resolvers.context import Context
-from resolvers.ranges import RangeCondition, camel_case, combine
+from resolvers.ranges import combine, figure_order, figure_ranges
 
 #: Every figure a coin can be filtered on (inclusive range) and ordered by: its column and type.
 FIGURES: dict[str, type] = {
@@ -127,18 +128,8 @@ ORDER BY {order}, f.coin
 
 @dataclass(frozen=True, slots=True)
 class ScreenerRow:
-    coin: str
-    volume: Decimal
-    buy_volume: Decimal
-    sell_volume: Decimal
-    long_volume: Decimal
-    short_volume: Decimal
-    trade_count: int
-    trader_count: int
-    realized_pnl: Decimal
-    fees: Decimal
-    net_pnl: Decimal
-    liquidation_count: int
+    figures: CoinFigures
+    """The window's activity, precomputed with the board."""
     mark_price: Decimal | None
     previous_price: Decimal | None
     price_change: float | None
@@ -162,6 +153,9 @@ class ScreenerRow:
     """Every coin's volume on the board, filtered out or not (the base of volume shares)."""
 
 
+_ACTIVITY_COLUMNS = len(CoinFigures.__dataclass_fields__)
+
+
 @dataclass(frozen=True, slots=True)
 class ScreenerQuery:
     board: str
@@ -177,11 +171,7 @@ class ScreenerQuery:
     """Only coins SMART_MONEY traders traded in the window."""
 
     def where(self) -> tuple[sql.Composable, list[Any]]:
-        parts: list[tuple[list[sql.Composable], list[Any]]] = []
-        for name, minimum, maximum in self.ranges:
-            column = sql.SQL("f.{}").format(sql.Identifier(name))
-            argument = f"filter.{camel_case(name)}"
-            parts.append(RangeCondition(column, argument, minimum, maximum).conditions())
+        parts = figure_ranges(self.ranges)
         if self.coins is not None:
             parts.append(([sql.SQL("f.coin = ANY(%s)")], [list(self.coins)]))
         if self.only_smart_money:
@@ -189,9 +179,7 @@ class ScreenerQuery:
         return combine(parts)
 
     def order(self) -> sql.Composable:
-        return sql.SQL("f.{} {} NULLS LAST").format(
-            sql.Identifier(self.order_field), sql.SQL("DESC" if self.descending else "ASC")
-        )
+        return figure_order(self.order_field, self.descending)
 
 
 async def market_screener(context: Context, query: ScreenerQuery) -> list[ScreenerRow]:
@@ -201,4 +189,6 @@ async def market_screener(context: Context, query: ScreenerQuery) -> list[Screen
     window = [query.since, query.since]
     params = [*window, *window, query.board, *where_params]
     rows = await fetch_rows(context.pool, statement, params)
-    return [ScreenerRow(*row) for row in rows]
+    return [
+        ScreenerRow(CoinFigures(*row[:_ACTIVITY_COLUMNS]), *row[_ACTIVITY_COLUMNS:]) for row in rows
+    ]

@@ -236,22 +236,8 @@ class ScreenerEntry:
 
     @classmethod
     def from_row(cls, row: ScreenerRow) -> ScreenerEntry:
-        figures = CoinFigures(
-            row.coin,
-            row.volume,
-            row.buy_volume,
-            row.sell_volume,
-            row.long_volume,
-            row.short_volume,
-            row.trade_count,
-            row.trader_count,
-            row.realized_pnl,
-            row.fees,
-            row.net_pnl,
-            row.liquidation_count,
-        )
         return cls(
-            activity=CoinActivity.from_figures(figures, row.board_volume),
+            activity=CoinActivity.from_figures(row.figures, row.board_volume),
             mark_price=row.mark_price,
             previous_price=row.previous_price,
             price_change=row.price_change,
