@@ -34,6 +34,7 @@ from db.rows import TraderRow, select_list
 from resolvers.context import Context
 from resolvers.cursors import check_page_size, decode_cursor, encode_cursor
 from resolvers.keyset import Page
+from resolvers.labels import label_conditions
 from resolvers.ranges import combine, figure_order, figure_ranges
 
 #: Every figure: its column in ``figures`` and its value type. Each can order the board and
@@ -167,22 +168,11 @@ class CoinPnlQuery:
         parts = figure_ranges(self.ranges)
         if self.trader_ids is not None:
             parts.append(([sql.SQL("f.trader_id = ANY(%s)")], [list(self.trader_ids)]))
-        if self.labels is not None:
-            parts.append(([sql.SQL(_LABELLED)], [list(self.labels), list(self.labels)]))
-        if self.excluded_labels is not None:
-            excluded = list(self.excluded_labels)
-            parts.append(([sql.SQL(f"NOT {_LABELLED}")], [excluded, excluded]))
+        parts += label_conditions(sql.SQL("f.trader_id"), self.labels, self.excluded_labels)
         return combine(parts)
 
     def order(self) -> sql.Composable:
         return figure_order(self.order_field, self.descending)
-
-
-_LABELLED = (
-    "(EXISTS (SELECT 1 FROM trader_label AS l WHERE l.trader_id = f.trader_id "
-    "AND l.label = ANY(%s)) OR EXISTS (SELECT 1 FROM trader AS lt WHERE lt.id = f.trader_id "
-    "AND lt.label = ANY(%s)))"
-)
 
 
 async def coin_pnl_page(context: Context, query: CoinPnlQuery) -> tuple[Page[CoinPnlRow], int]:

@@ -18,6 +18,7 @@ from db.timeframes import ACTIVE_RECENCY
 from resolvers.context import Context
 from resolvers.cursors import check_page_size
 from resolvers.keyset import Ordering, Page
+from resolvers.labels import label_conditions
 from resolvers.ranges import RangeCondition, camel_case, combine
 
 
@@ -126,6 +127,8 @@ class LeaderboardQuery:
     """Only traders who traded one of these coins in the window."""
     labels: tuple[str, ...] | None = None
     """Only traders carrying one of these labels (their own or a derived one)."""
+    excluded_labels: tuple[str, ...] | None = None
+    """No trader carrying one of these labels."""
     risk_levels: tuple[str, ...] | None = None
     dominant_side: str | None = None
 
@@ -151,19 +154,7 @@ class LeaderboardQuery:
             parts.append(condition.conditions())
         if self.coins is not None:
             parts.append(([sql.SQL("s.coins && %s::text[]")], [list(self.coins)]))
-        if self.labels is not None:
-            parts.append(
-                (
-                    [
-                        sql.SQL(
-                            "(EXISTS (SELECT 1 FROM trader_label AS l WHERE l.trader_id = "
-                            "s.trader_id AND l.label = ANY(%s)) OR EXISTS (SELECT 1 FROM "
-                            "trader AS lt WHERE lt.id = s.trader_id AND lt.label = ANY(%s)))"
-                        )
-                    ],
-                    [list(self.labels), list(self.labels)],
-                )
-            )
+        parts += label_conditions(sql.SQL("s.trader_id"), self.labels, self.excluded_labels)
         if self.risk_levels is not None:
             parts.append(([sql.SQL("s.risk_level = ANY(%s)")], [list(self.risk_levels)]))
         if self.dominant_side is not None:
@@ -231,6 +222,28 @@ async def leaderboard_count(context: Context, query: LeaderboardQuery) -> int:
     statement = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(sql.SQL(source), where)
     rows = await fetch_rows(context.pool, statement, params)
     return int(rows[0][0])
+
+
+@dataclass(frozen=True, slots=True)
+class BoardTotalsRow:
+    trader_count: int
+    volume: Decimal
+    realized_pnl: Decimal
+    net_pnl: Decimal
+    avg_win_rate: float | None
+    avg_leverage: float | None
+
+
+async def leaderboard_totals(context: Context, query: LeaderboardQuery) -> BoardTotalsRow:
+    """Every entry ``query`` selects (all pages) in aggregate (PerpsTracker's board stats)."""
+    where, params = query.where()
+    statement = sql.SQL(
+        "SELECT count(*), coalesce(sum(s.volume), 0), coalesce(sum(s.realized_pnl), 0), "
+        "coalesce(sum(s.net_pnl), 0), avg(s.win_rate), avg(s.avg_leverage) "
+        "FROM trader_stats AS s JOIN trader AS t ON t.id = s.trader_id WHERE {}"
+    ).format(where)
+    rows = await fetch_rows(context.pool, statement, params)
+    return BoardTotalsRow(*rows[0])
 
 
 async def leaderboard_updated_at(context: Context, board: str) -> datetime | None:

@@ -299,6 +299,10 @@ class LeaderboardFilter:
         description="Only traders with one of these labels: their own label or a derived one "
         "(WHALE, SMART_MONEY), at most 100.",
     )
+    exclude_labels: list[str] | None = strawberry.field(
+        default=None,
+        description="No trader with one of these labels (its own or a derived one), at most 100.",
+    )
     risk_levels: list[RiskLevel] | None = strawberry.field(
         default=None, description="Only traders in these risk levels."
     )
@@ -324,6 +328,7 @@ class LeaderboardFilter:
             ranges=self.ranges(),
             coins=coins_argument(self.coins, "filter.coins"),
             labels=_list(self.labels, "filter.labels"),
+            excluded_labels=_list(self.exclude_labels, "filter.excludeLabels"),
             risk_levels=_list(
                 [r.name for r in self.risk_levels] if self.risk_levels else None,
                 "filter.riskLevels",

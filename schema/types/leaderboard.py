@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from decimal import Decimal
 
 import strawberry
 
 from resolvers.context import Context
 from resolvers.leaderboard import (
+    BoardTotalsRow,
     LeaderboardQuery,
     LeaderboardRow,
     leaderboard_count,
     leaderboard_page,
+    leaderboard_totals,
     leaderboard_updated_at,
 )
 from schema.connection import Connection, to_connection
@@ -41,10 +44,43 @@ class LeaderboardEntry:
         )
 
 
+@strawberry.type(
+    description="Every entry a leaderboard's filter selects (all pages) in aggregate "
+    "(PerpsTracker's board stats)."
+)
+class BoardTotals:
+    trader_count: int = strawberry.field(description="Traders.")
+    volume: Decimal = strawberry.field(description="Their volume in the window, USD.")
+    realized_pnl: Decimal = strawberry.field(description="Their realized PnL, USD.")
+    net_pnl: Decimal = strawberry.field(description="Their net PnL, USD.")
+    avg_win_rate: float | None = strawberry.field(
+        description="Mean of their win rates, 0-1 (traders without a closed position left out)."
+    )
+    avg_leverage: float | None = strawberry.field(
+        description="Mean of their average leverage, where known."
+    )
+
+
 @strawberry.type(description="One page of a window's leaderboard.")
 class LeaderboardConnection(Connection[LeaderboardEntry]):
     timeframe: Timeframe = strawberry.field(description="The window this board ranks.")
     _updated_at: strawberry.Private[Callable[[], Awaitable[datetime | None]]]
+    _totals: strawberry.Private[Callable[[], Awaitable[BoardTotalsRow]]]
+
+    @strawberry.field(
+        description="Every entry the filter selects (all pages) in aggregate: traders, volume, "
+        "PnL, mean win rate and leverage. One extra query, run only when asked."
+    )
+    async def stats(self) -> BoardTotals:
+        row = await self._totals()
+        return BoardTotals(
+            trader_count=row.trader_count,
+            volume=row.volume,
+            realized_pnl=row.realized_pnl,
+            net_pnl=row.net_pnl,
+            avg_win_rate=row.avg_win_rate,
+            avg_leverage=row.avg_leverage,
+        )
 
     @strawberry.field(
         description="When the board was last recomputed (UTC); null before the first time. "
@@ -90,4 +126,5 @@ async def board_connection(
         _count=connection._count,
         timeframe=timeframe,
         _updated_at=lambda: leaderboard_updated_at(context, board),
+        _totals=lambda: leaderboard_totals(context, query),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import psycopg
+import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from tests.schema.helpers import data_of, execute
@@ -156,3 +157,42 @@ async def test_tiers_narrow_the_board(seeded_pool: AsyncConnectionPool) -> None:
     assert counts["ALL"] >= counts["ACTIVE"] >= counts["FEATURED"]
     assert counts["ALL"] >= counts["ADVANCED"] + counts["FEATURED"]
     assert counts["FEATURED"] > 0
+
+
+BOARD_STATS = """
+query($filter: LeaderboardFilter) {
+  leaderboard(timeframe: WEEK, filter: $filter, first: 1) {
+    totalCount stats { traderCount volume realizedPnl netPnl avgWinRate avgLeverage }
+  }
+}"""
+
+
+async def test_board_stats_and_excluded_labels_cover_the_whole_selection(
+    seeded_pool: AsyncConnectionPool, seeded_url: str
+) -> None:
+    # given the WEEK board with and without its WHALE-labelled traders, from 5 fills up
+    whole = (await data_of(seeded_pool, BOARD_STATS, {"filter": {"minTrades": 5}}))["leaderboard"]
+    no_whales = {"minTrades": 5, "excludeLabels": ["WHALE"]}
+    rest = (await data_of(seeded_pool, BOARD_STATS, {"filter": no_whales}))["leaderboard"]
+    with psycopg.connect(seeded_url) as connection:
+        rows = {
+            excluded: connection.execute(
+                "SELECT count(*), sum(volume), sum(realized_pnl), sum(net_pnl), avg(win_rate), "
+                "avg(avg_leverage) FROM trader_stats AS s WHERE timeframe = 'WEEK' "
+                "AND trade_count >= 5 AND NOT (%s AND EXISTS (SELECT 1 FROM trader_label AS l "
+                "WHERE l.trader_id = s.trader_id AND l.label = 'WHALE'))",
+                (excluded,),
+            ).fetchone()
+            for excluded in (False, True)
+        }
+    # then the stats are those of every entry selected, not of the one-entry page
+    for board, row in ((whole, rows[False]), (rest, rows[True])):
+        assert row is not None
+        stats = board["stats"]
+        assert stats["traderCount"] == board["totalCount"] == row[0]
+        assert (Decimal(stats["volume"]), Decimal(stats["realizedPnl"])) == (row[1], row[2])
+        assert Decimal(stats["netPnl"]) == row[3]
+        assert stats["avgWinRate"] == pytest.approx(row[4])
+        assert stats["avgLeverage"] == pytest.approx(row[5])
+    # and leaving the whales out removed some traders, only them
+    assert 0 < rest["totalCount"] < whole["totalCount"]
