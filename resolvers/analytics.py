@@ -350,10 +350,10 @@ async def new_entrants(
     if name is not None:
         key = period_key(period_type, name)
     else:
-        latest = await period_boards(context, period_type, 1)
-        if not latest:
+        latest = await context.loaders.latest_period.load(period_type)
+        if latest is None:
             return None, 0, []
-        key = latest[0].key
+        key = latest
     expression, _ = ORDER_FIELDS[order_by[0]]
     direction = sql.SQL("DESC" if order_by[1] else "ASC")
     statement = sql.SQL(

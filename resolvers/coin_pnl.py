@@ -22,6 +22,7 @@ the cursor is the rank, so pages follow each other within one state of the data.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -37,26 +38,26 @@ from resolvers.keyset import Page
 from resolvers.labels import label_conditions
 from resolvers.ranges import combine, figure_order, figure_ranges
 
-#: Every figure: its column in ``figures`` and its value type. Each can order the board and
-#: carries an inclusive range filter (camelCase name in the API).
-FIGURES: dict[str, type] = {
-    "total_pnl": Decimal,
-    "realized_pnl": Decimal,
-    "net_pnl": Decimal,
-    "unrealized_pnl": Decimal,
-    "fees": Decimal,
-    "volume": Decimal,
-    "trade_count": int,
-    "roi": float,
-    "realized_roi": float,
-    "unrealized_roi": float,
-    "position_size": Decimal,
-    "position_value": Decimal,
-    "max_size_held": Decimal,
-    "still_holding_ratio": float,
-    "netflow": Decimal,
-    "netflow_usd": Decimal,
-}
+#: Every figure, as its column in ``figures``: each can order the board and carries an inclusive
+#: range filter (camelCase name in the API).
+FIGURES: tuple[str, ...] = (
+    "total_pnl",
+    "realized_pnl",
+    "net_pnl",
+    "unrealized_pnl",
+    "fees",
+    "volume",
+    "trade_count",
+    "roi",
+    "realized_roi",
+    "unrealized_roi",
+    "position_size",
+    "position_value",
+    "max_size_held",
+    "still_holding_ratio",
+    "netflow",
+    "netflow_usd",
+)
 
 _FIGURES = """
 WITH fills AS (
@@ -175,8 +176,11 @@ class CoinPnlQuery:
         return figure_order(self.order_field, self.descending)
 
 
-async def coin_pnl_page(context: Context, query: CoinPnlQuery) -> tuple[Page[CoinPnlRow], int]:
-    """One page of the board, and how many traders the filters keep (all pages)."""
+async def coin_pnl_page(
+    context: Context, query: CoinPnlQuery
+) -> tuple[Page[CoinPnlRow], Callable[[], Awaitable[int]]]:
+    """One page of the board, and how many traders the filters keep (all pages): read off the
+    page's rows, or, for an empty page past the last one, computed again only when asked."""
     first = check_page_size(query.first)
     after = decode_cursor(query.after, query.cursor_kind, (int,))[0] if query.after else 0
     rows = await _rows(context, query, after, first + 1)
@@ -184,11 +188,15 @@ async def coin_pnl_page(context: Context, query: CoinPnlQuery) -> tuple[Page[Coi
     page = Page.from_rows(
         entries, first, lambda row: encode_cursor(query.cursor_kind, row.rank), after=query.after
     )
-    if entries:
-        return page, entries[0].matching
-    # Past the last page, or nothing matches: the count from the first row, if any.
-    first_row = await _rows(context, query, 0, 1)
-    return page, _entry(first_row[0]).matching if first_row else 0
+    known = entries[0].matching if entries else 0 if after == 0 else None
+
+    async def matching() -> int:
+        if known is not None:
+            return known
+        first_row = await _rows(context, query, 0, 1)
+        return _entry(first_row[0]).matching if first_row else 0
+
+    return page, matching
 
 
 async def _rows(

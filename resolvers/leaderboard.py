@@ -211,15 +211,17 @@ async def leaderboard_page(context: Context, query: LeaderboardQuery) -> Page[Le
     )
 
 
+def _selected(query: LeaderboardQuery) -> sql.Composable:
+    """What a count or aggregate of ``query``'s entries reads: the board, and the trader too
+    when a filter is on the trader's own figures."""
+    if any(name in TRADER_RANGE_COLUMNS for name, _, _ in query.ranges):
+        return sql.SQL("trader_stats AS s JOIN trader AS t ON t.id = s.trader_id")
+    return sql.SQL("trader_stats AS s")
+
+
 async def leaderboard_count(context: Context, query: LeaderboardQuery) -> int:
     where, params = query.where()
-    needs_trader = any(name in TRADER_RANGE_COLUMNS for name, _, _ in query.ranges)
-    source = (
-        "trader_stats AS s JOIN trader AS t ON t.id = s.trader_id"
-        if needs_trader
-        else ("trader_stats AS s")
-    )
-    statement = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(sql.SQL(source), where)
+    statement = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(_selected(query), where)
     rows = await fetch_rows(context.pool, statement, params)
     return int(rows[0][0])
 
@@ -239,9 +241,8 @@ async def leaderboard_totals(context: Context, query: LeaderboardQuery) -> Board
     where, params = query.where()
     statement = sql.SQL(
         "SELECT count(*), coalesce(sum(s.volume), 0), coalesce(sum(s.realized_pnl), 0), "
-        "coalesce(sum(s.net_pnl), 0), avg(s.win_rate), avg(s.avg_leverage) "
-        "FROM trader_stats AS s JOIN trader AS t ON t.id = s.trader_id WHERE {}"
-    ).format(where)
+        "coalesce(sum(s.net_pnl), 0), avg(s.win_rate), avg(s.avg_leverage) FROM {} WHERE {}"
+    ).format(_selected(query), where)
     rows = await fetch_rows(context.pool, statement, params)
     return BoardTotalsRow(*rows[0])
 

@@ -65,15 +65,20 @@ class DecimalRange:
 def amount_range(
     bounds: DecimalRange | None, argument: str
 ) -> tuple[Decimal | None, Decimal | None]:
-    """An amount range's bounds; NaN and infinities are refused."""
+    """An amount range's bounds; NaN, infinities and min > max are refused."""
     if bounds is None:
         return None, None
-    for bound in (bounds.min, bounds.max):
+    low, high = bounds.min, bounds.max
+    for bound in (low, high):
         if bound is not None and not bound.is_finite():
             raise BadUserInputError(
                 f"`{argument}` bounds must be finite numbers", argument=argument
             )
-    return bounds.min, bounds.max
+    if low is not None and high is not None and low > high:
+        raise BadUserInputError(
+            f"`{argument}`: min ({low}) is greater than max ({high})", argument=argument
+        )
+    return low, high
 
 
 @strawberry.input(description="Inclusive bounds on a ratio or score; leave either end open.")
@@ -312,11 +317,10 @@ class LeaderboardFilter:
 
     def ranges(self) -> tuple[tuple[str, object, object], ...]:
         """(statistic, min, max) for each range given, with the statistic's camelCase name."""
-        given: list[tuple[str, object, object]] = []
-        for name in RANGE_COLUMNS:
-            bounds = getattr(self, _snake(name))
-            if bounds is not None and (bounds.min is not None or bounds.max is not None):
-                given.append((name, bounds.min, bounds.max))
+        given = [
+            (camel_case(name), low, high)
+            for name, low, high in _ranges(self, [_snake(name) for name in RANGE_COLUMNS])
+        ]
         if self.min_trades is not None:
             given.append(("tradeCount", self.min_trades, None))
         return tuple(given)

@@ -150,6 +150,7 @@ class LiveIngester:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._board_schedule = BoardSchedule(settings.leaderboard_long_refresh_seconds)
         self._mids_connection: psycopg.AsyncConnection | None = None
+        self._unlisted: set[str] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run discovery, backfill, marks and leaderboards until ``stop`` is set."""
@@ -267,19 +268,22 @@ class LiveIngester:
             await _close(self._mids_connection)
             self._mids_connection = None
 
-    def _saw(self, user: str) -> None:
+    def _saw(self, user: str) -> bool:
+        """Queue ``user`` for a backfill if it is new, or known and not backfilled within
+        ``refresh_seconds``; whether it was queued now."""
         if user in self._queued:
-            return
+            return False
         if user not in self.known:
             self.known.add(user)
             self.counters.traders_discovered += 1
         else:
             last = self._last_backfill.get(user)
             if last is None or time.monotonic() - last < self.settings.refresh_seconds:
-                return
+                return False
             self.counters.refreshes_queued += 1
         self._queued.add(user)
         self._queue.put_nowait(user)
+        return True
 
     # --- backfill ---------------------------------------------------------------------------
 
@@ -357,10 +361,13 @@ class LiveIngester:
         self.counters.fees_in_other_tokens += perps.fees_in_other_tokens
         fills = [item.fill for item in perps.fills]
         decimals = await known_markets(connection)
-        if {f.coin for f in fills} - decimals.keys():
+        # A coin missing from the stored markets may be a new listing: the venue's markets are
+        # read again, once per coin (one not listed then is remembered, not asked for per page).
+        if {f.coin for f in fills} - decimals.keys() - self._unlisted:
             await self._refresh_marks(connection)
             decimals = await known_markets(connection)
         unknown = sorted({f.coin for f in fills} - decimals.keys())
+        self._unlisted.update(unknown)
         if unknown:
             kept = [f for f in fills if f.coin in decimals]
             self.counters.fills_in_unknown_coins += len(fills) - len(kept)
@@ -419,15 +426,13 @@ class LiveIngester:
             await _close(connection)
         self.counters.venue_leaderboards += 1
         largest = sorted(rows, key=lambda row: (-row.account_value, row.address))
-        for row in largest[: self.settings.seed_top]:
-            if row.address not in self.known and row.address not in self._queued:
-                self.counters.traders_seeded += 1
-            self._saw(row.address)
+        seeded = sum(self._saw(row.address) for row in largest[: self.settings.seed_top])
+        self.counters.traders_seeded += seeded
         log.info(
             "venue leaderboard: %d accounts, %d new traders, %d queued for a backfill",
             report.accounts,
             report.traders_created,
-            min(self.settings.seed_top, len(rows)),
+            seeded,
         )
 
     # --- leaderboards -----------------------------------------------------------------------

@@ -113,11 +113,7 @@ async def coin_pnl_connection(
     if filter is not None:
         query = await filter.apply(context, query)
     page, matching = await coin_pnl_page(context, query)
-
-    async def count() -> int:
-        return matching
-
-    connection = to_connection(page, CoinPnlEntry.from_row, count)
+    connection = to_connection(page, CoinPnlEntry.from_row, matching)
     return CoinPnlConnection(
         edges=connection.edges,
         page_info=connection.page_info,

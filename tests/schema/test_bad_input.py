@@ -85,6 +85,14 @@ FOREIGN_CURSOR = base64.urlsafe_b64encode(json.dumps(["trades", "x", 1]).encode(
         ),
         ("{ marketScreener(orderBy: SIZE) { markPrice } }", "ScreenerOrderField"),
         (
+            "{ positionsSummary(unrealizedPnl: {min: 10, max: 1}) { total { notional } } }",
+            "`unrealizedPnl`: min (10) is greater than max (1)",
+        ),
+        (
+            '{ leaderboard(filter: {netPnl: {min: "NaN"}}) { totalCount } }',
+            "`filter.netPnl` bounds must be finite",
+        ),
+        (
             '{ trades(filter: {since: "2026-01-02T00:00:00Z", until: "2026-01-01T00:00:00Z"}) '
             "{ totalCount } }",
             "must be before",

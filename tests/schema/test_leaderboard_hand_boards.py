@@ -175,6 +175,7 @@ async def test_a_coins_pnl_board_by_hand(empty_url: str) -> None:
         by_roi = await board(order={"field": "ROI"})
         first_page = await board(first=2)
         second_page = await board(first=2, after=first_page["pageInfo"]["endCursor"])
+        past_the_end = await board(first=2, after=second_page["pageInfo"]["endCursor"])
         open_only = await board(filter={"positionValue": {"min": "1"}})
         trimmed = await board(filter={"stillHoldingRatio": {"max": 0.6}})
         funds = await board(filter={"labels": ["FUND"]})
@@ -223,6 +224,7 @@ async def test_a_coins_pnl_board_by_hand(empty_url: str) -> None:
     assert first_page["pageInfo"]["hasNextPage"]
     assert not second_page["pageInfo"]["hasNextPage"]
     assert second_page["nodes"][0]["trader"]["address"] == "bob"
+    assert (past_the_end["nodes"], past_the_end["totalCount"]) == ([], 3)
 
     def addresses(page: dict[str, Any]) -> list[str]:
         return [n["trader"]["address"] for n in page["nodes"]]
